@@ -1,0 +1,1 @@
+"""Certificates, identities and chains: parsing and checking, nothing about payloads."""

@@ -1,0 +1,517 @@
+"""Certificates in: PEM (one or many), DER, and PKCS#7 bundles, each parsed once.
+
+A :class:`Certificate` wraps cryptography's object with what the rest of the package
+asks of it (fingerprint, names, validity, CA flags, key identifiers), computed once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import ExtensionOID, NameOID
+
+from mobileconfig.errors import CertificateError, Location
+from mobileconfig.findings import CertificateRef
+
+__all__ = [
+    "Certificate",
+    "MAX_CERTIFICATE_FILE",
+    "load_certificate_file",
+    "load_certificates",
+    "looks_like_pem",
+]
+
+#: Files larger than this are refused before reading (a CA bundle is rarely over 1 MB).
+MAX_CERTIFICATE_FILE = 16 * 1024 * 1024
+
+_PEM_BLOCK = re.compile(
+    rb"-----BEGIN ([A-Z0-9 #]+)-----\r?\n?(.*?)-----END \1-----", re.DOTALL
+)
+_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----")
+_CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
+_PKCS7_LABELS = {b"PKCS7", b"CMS", b"PKCS #7 SIGNED DATA"}
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+class Certificate:
+    """One X.509 certificate, parsed once, with its facts computed on first use.
+
+    Two objects are equal when their DER encodings are equal (same SHA-256).
+    """
+
+    def __init__(
+        self,
+        cert: x509.Certificate,
+        *,
+        der: bytes | None = None,
+        origin: Location | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.x509 = cert
+        self.der = der if der is not None else cert.public_bytes(serialization.Encoding.DER)
+        self.origin = origin
+        self.name = name  # a name given in the spec, if any
+
+    # -- identity ---------------------------------------------------------------
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.der).hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Certificate) and other.der == self.der
+
+    def __hash__(self) -> int:
+        return hash(self.der)
+
+    def __repr__(self) -> str:
+        return f"<Certificate {self.subject_text!r} sha256:{self.sha256[:16]}>"
+
+    # -- names ------------------------------------------------------------------
+    @property
+    def subject(self) -> x509.Name:
+        return self.x509.subject
+
+    @property
+    def issuer(self) -> x509.Name:
+        return self.x509.issuer
+
+    @cached_property
+    def subject_der(self) -> bytes:
+        return self.x509.subject.public_bytes()
+
+    @cached_property
+    def issuer_der(self) -> bytes:
+        return self.x509.issuer.public_bytes()
+
+    @cached_property
+    def subject_text(self) -> str:
+        return _name_text(self.x509.subject)
+
+    @cached_property
+    def issuer_text(self) -> str:
+        return _name_text(self.x509.issuer)
+
+    @cached_property
+    def common_name(self) -> str | None:
+        return _first(self.x509.subject, NameOID.COMMON_NAME)
+
+    @cached_property
+    def issuer_common_name(self) -> str | None:
+        return _first(self.x509.issuer, NameOID.COMMON_NAME)
+
+    @cached_property
+    def display_name(self) -> str:
+        """The subject's CN, else its O or OU, else the whole subject."""
+        return (
+            self.common_name
+            or _first(self.x509.subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
+            or _first(self.x509.subject, NameOID.ORGANIZATION_NAME)
+            or self.subject_text
+            or f"certificate {self.sha256[:16]}"
+        )
+
+    @property
+    def serial_number(self) -> int:
+        return self.x509.serial_number
+
+    # -- validity ---------------------------------------------------------------
+    @cached_property
+    def not_before(self) -> dt.datetime:
+        return _utc(self.x509.not_valid_before_utc)
+
+    @cached_property
+    def not_after(self) -> dt.datetime:
+        return _utc(self.x509.not_valid_after_utc)
+
+    def valid_at(self, at: dt.datetime) -> bool:
+        return self.not_before <= at <= self.not_after
+
+    # -- extensions -------------------------------------------------------------
+    def _ext(self, oid: x509.ObjectIdentifier) -> x509.Extension[x509.ExtensionType] | None:
+        try:
+            return self.x509.extensions.get_extension_for_oid(oid)
+        except x509.ExtensionNotFound:
+            return None
+
+    @cached_property
+    def basic_constraints(self) -> x509.BasicConstraints | None:
+        ext = self._ext(ExtensionOID.BASIC_CONSTRAINTS)
+        return ext.value if ext is not None and isinstance(ext.value, x509.BasicConstraints) else None
+
+    @property
+    def is_ca(self) -> bool:
+        bc = self.basic_constraints
+        return bool(bc and bc.ca)
+
+    @property
+    def path_length(self) -> int | None:
+        bc = self.basic_constraints
+        return bc.path_length if bc is not None and bc.ca else None
+
+    @cached_property
+    def key_usage(self) -> x509.KeyUsage | None:
+        ext = self._ext(ExtensionOID.KEY_USAGE)
+        return ext.value if ext is not None and isinstance(ext.value, x509.KeyUsage) else None
+
+    @property
+    def key_cert_sign(self) -> bool | None:
+        """True/False from keyUsage; None when the certificate has no keyUsage extension."""
+        ku = self.key_usage
+        return None if ku is None else ku.key_cert_sign
+
+    @cached_property
+    def extended_key_usage(self) -> list[x509.ObjectIdentifier] | None:
+        ext = self._ext(ExtensionOID.EXTENDED_KEY_USAGE)
+        if ext is None or not isinstance(ext.value, x509.ExtendedKeyUsage):
+            return None
+        return list(ext.value)
+
+    @cached_property
+    def subject_key_identifier(self) -> bytes | None:
+        ext = self._ext(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+        if ext is not None and isinstance(ext.value, x509.SubjectKeyIdentifier):
+            return ext.value.digest
+        return None
+
+    @cached_property
+    def authority_key_identifier(self) -> bytes | None:
+        ext = self._ext(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
+        if ext is not None and isinstance(ext.value, x509.AuthorityKeyIdentifier):
+            return ext.value.key_identifier
+        return None
+
+    @cached_property
+    def dns_names(self) -> list[str]:
+        ext = self._ext(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+        if ext is None or not isinstance(ext.value, x509.SubjectAlternativeName):
+            return []
+        return list(ext.value.get_values_for_type(x509.DNSName))
+
+    @cached_property
+    def critical_extension_oids(self) -> list[str]:
+        return [e.oid.dotted_string for e in self.x509.extensions if e.critical]
+
+    # -- keys and signatures ----------------------------------------------------
+    @cached_property
+    def public_key(self) -> object:
+        return self.x509.public_key()
+
+    @cached_property
+    def spki_der(self) -> bytes:
+        return self.x509.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    @cached_property
+    def spki_sha256(self) -> bytes:
+        return hashlib.sha256(self.spki_der).digest()
+
+    @cached_property
+    def key_type(self) -> str:
+        key = self.public_key
+        if isinstance(key, rsa.RSAPublicKey):
+            return "RSA"
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            return "EC"
+        if isinstance(key, dsa.DSAPublicKey):
+            return "DSA"
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            return "Ed25519"
+        if isinstance(key, ed448.Ed448PublicKey):
+            return "Ed448"
+        return "unknown"
+
+    @cached_property
+    def key_bits(self) -> int:
+        key = self.public_key
+        if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey):
+            return key.key_size
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            return key.curve.key_size
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            return 256
+        if isinstance(key, ed448.Ed448PublicKey):
+            return 456
+        return 0
+
+    @cached_property
+    def key_description(self) -> str:
+        key = self.public_key
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            return f"EC {key.curve.name}"
+        return f"{self.key_type} {self.key_bits}" if self.key_bits else self.key_type
+
+    @cached_property
+    def signature_hash(self) -> str | None:
+        """Name of the signature's digest ("sha256", "sha1", "md5"), None for EdDSA or unknown."""
+        try:
+            algo = self.x509.signature_hash_algorithm
+        except UnsupportedAlgorithm:
+            return _legacy_hash_name(self.x509.signature_algorithm_oid.dotted_string)
+        return algo.name if algo is not None else None
+
+    @cached_property
+    def signature_algorithm(self) -> str:
+        oid = self.x509.signature_algorithm_oid
+        return getattr(oid, "_name", None) or oid.dotted_string
+
+    def verify_issued_by(self, issuer: Certificate) -> bool:
+        """True when ``issuer``'s name is this certificate's issuer and its key made the
+        signature. Legacy digests (SHA-1, MD5), which cryptography no longer verifies on
+        certificates, are checked with the raw public-key operation instead, so a weak
+        link can still be told apart from a wrong one."""
+        try:
+            self.x509.verify_directly_issued_by(issuer.x509)
+        except (InvalidSignature, TypeError):
+            return False
+        except (ValueError, UnsupportedAlgorithm):
+            return self.issuer_der == issuer.subject_der and self.signed_by_key_of(issuer)
+        return True
+
+    def _signature_hash_object(self) -> hashes.HashAlgorithm | None:
+        try:
+            return self.x509.signature_hash_algorithm
+        except UnsupportedAlgorithm:
+            legacy = _legacy_hash_name(self.x509.signature_algorithm_oid.dotted_string)
+            return {"md5": hashes.MD5(), "sha1": hashes.SHA1()}.get(legacy or "")
+
+    def signed_by_key_of(self, issuer: Certificate) -> bool:
+        """True when ``issuer``'s public key verifies this certificate's signature."""
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        key = issuer.public_key
+        cert = self.x509
+        try:
+            if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+                key.verify(cert.signature, cert.tbs_certificate_bytes)
+                return True
+            algo = self._signature_hash_object()
+            if algo is None:
+                return False
+            if isinstance(key, rsa.RSAPublicKey):
+                try:
+                    params = cert.signature_algorithm_parameters
+                except (ValueError, UnsupportedAlgorithm):
+                    params = None
+                pad = params if isinstance(params, padding.PSS) else padding.PKCS1v15()
+                key.verify(cert.signature, cert.tbs_certificate_bytes, pad, algo)
+            elif isinstance(key, ec.EllipticCurvePublicKey):
+                key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algo))
+            elif isinstance(key, dsa.DSAPublicKey):
+                key.verify(cert.signature, cert.tbs_certificate_bytes, algo)
+            else:
+                return False
+        except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+            return False
+        return True
+
+    @property
+    def self_issued(self) -> bool:
+        return self.subject_der == self.issuer_der
+
+    @cached_property
+    def self_signed(self) -> bool:
+        """Self-issued and its signature verifies with its own key."""
+        return self.self_issued and self.verify_issued_by(self)
+
+    # -- presentation -----------------------------------------------------------
+    def ref(self, role: str | None = None) -> CertificateRef:
+        return CertificateRef(
+            subject=self.subject_text,
+            sha256=self.sha256,
+            role=role,
+            name=self.name,
+            issuer=self.issuer_text,
+            not_after=self.not_after.isoformat(),
+        )
+
+    def to_pem(self) -> bytes:
+        return self.x509.public_bytes(serialization.Encoding.PEM)
+
+
+def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    for attr in name.get_attributes_for_oid(oid):
+        value = attr.value
+        text = value if isinstance(value, str) else value.decode("utf-8", "replace")
+        if text.strip():
+            return text.strip()
+    return None
+
+
+def _name_text(name: x509.Name) -> str:
+    try:
+        return name.rfc4514_string()
+    except (ValueError, UnicodeError):  # pragma: no cover - odd encodings
+        return repr(name)
+
+
+_LEGACY_HASHES = {
+    "1.2.840.113549.1.1.4": "md5",
+    "1.2.840.113549.1.1.2": "md2",
+    "1.2.840.113549.1.1.3": "md4",
+    "1.2.840.113549.1.1.5": "sha1",
+    "1.2.840.10040.4.3": "sha1",
+    "1.2.840.10045.4.1": "sha1",
+}
+
+
+def _legacy_hash_name(oid: str) -> str | None:
+    return _LEGACY_HASHES.get(oid)
+
+
+def looks_like_pem(data: bytes) -> bool:
+    return _PEM_BEGIN.search(data) is not None
+
+
+def _parse_der_certificate(der: bytes, source: str, origin: Location) -> Certificate:
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        # Touch the fields everything else relies on, so a malformed certificate fails here,
+        # naming its file, and not later in the middle of a check.
+        _ = cert.subject, cert.issuer, cert.not_valid_after_utc, cert.extensions
+    except (ValueError, TypeError) as exc:
+        raise CertificateError(
+            f"cannot parse certificate: {_short(exc)}",
+            location=origin,
+            hint="export it again as PEM or DER",
+        ) from None
+    return Certificate(cert, der=der, origin=origin)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def _pkcs7_certificates(data: bytes, *, pem: bool, origin: Location) -> list[Certificate]:
+    try:
+        certs = (
+            pkcs7.load_pem_pkcs7_certificates(data) if pem else pkcs7.load_der_pkcs7_certificates(data)
+        )
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise CertificateError(
+            f"cannot parse PKCS#7 bundle: {_short(exc)}", location=origin
+        ) from None
+    return [
+        Certificate(c, der=c.public_bytes(serialization.Encoding.DER), origin=origin) for c in certs
+    ]
+
+
+def load_certificates(data: bytes, *, source: str = "<bytes>") -> list[Certificate]:
+    """Every certificate in ``data``: PEM (any number of blocks, text around them
+    tolerated), a DER certificate, or a PKCS#7 bundle (DER or PEM).
+
+    Raises :class:`CertificateError` naming ``source`` when no certificate is found.
+    """
+    if looks_like_pem(data):
+        found: list[Certificate] = []
+        for match in _PEM_BLOCK.finditer(data):
+            label, body = match.group(1), match.group(2)
+            line = data.count(b"\n", 0, match.start()) + 1
+            origin = Location(source, line)
+            if label in _PKCS7_LABELS:
+                found.extend(_pkcs7_certificates(match.group(0), pem=True, origin=origin))
+                continue
+            if label not in _CERT_LABELS:
+                continue  # keys, CRLs and the like are not ours to read here
+            try:
+                der = base64.b64decode(b"".join(body.split()), validate=True)
+            except (binascii.Error, ValueError):
+                raise CertificateError(
+                    "PEM block is not valid base64", location=origin,
+                    hint="re-export the certificate; the block's text was damaged",
+                ) from None
+            if label == b"TRUSTED CERTIFICATE":
+                der = _strip_openssl_trust(der)
+            found.append(_parse_der_certificate(der, source, origin))
+        if not found:
+            begins = _PEM_BEGIN.findall(data)
+            if any(lbl in _CERT_LABELS | _PKCS7_LABELS for lbl in begins):
+                raise CertificateError(
+                    "PEM certificate block has no matching END line",
+                    location=Location(source),
+                    hint="each block must end with its own '-----END CERTIFICATE-----' line",
+                )
+            labels = ", ".join(sorted({lbl.decode() for lbl in begins}))
+            raise CertificateError(
+                f"holds no certificate (PEM blocks found: {labels})",
+                location=Location(source),
+                hint="give a file with a CERTIFICATE block",
+            )
+        return found
+    stripped = data.strip()
+    if not stripped:
+        raise CertificateError("file is empty, expected a certificate", location=Location(source))
+    if stripped[:1] == b"\x30":
+        origin = Location(source)
+        try:
+            cert = x509.load_der_x509_certificate(stripped)
+        except ValueError:
+            try:
+                return _pkcs7_certificates(stripped, pem=False, origin=origin)
+            except CertificateError:
+                pass
+        else:
+            return [_parse_der_certificate(stripped, source, origin)] if cert else []
+    raise CertificateError(
+        "holds no certificate (expected PEM, DER or PKCS#7)",
+        location=Location(source),
+        hint="export it as PEM (.pem/.crt) or DER (.cer/.der)",
+    )
+
+
+def _strip_openssl_trust(der: bytes) -> bytes:
+    """An OpenSSL TRUSTED CERTIFICATE is the DER certificate followed by trust settings."""
+    from asn1crypto import core
+
+    try:
+        return bytes(core.Sequence.load(der, strict=False).dump())
+    except ValueError:
+        return der
+
+
+def load_certificate_file(path: Path | str, *, display: str | None = None) -> list[Certificate]:
+    """Read ``path`` and return every certificate in it; errors name the file."""
+    p = Path(path)
+    shown = display or str(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_CERTIFICATE_FILE:
+            raise CertificateError(
+                f"file is {size} bytes, over the {MAX_CERTIFICATE_FILE} byte limit for certificates",
+                location=Location(shown),
+            )
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise CertificateError("file not found", location=Location(shown)) from None
+    except IsADirectoryError:
+        raise CertificateError("is a folder, expected a certificate file", location=Location(shown)) from None
+    except OSError as exc:
+        raise CertificateError(f"cannot read: {exc.strerror}", location=Location(shown)) from None
+    return load_certificates(data, source=shown)
+
+
+def unique(certs: Iterable[Certificate]) -> list[Certificate]:
+    """Certificates in first-seen order with duplicates (same SHA-256) removed."""
+    seen: set[str] = set()
+    out = []
+    for c in certs:
+        if c.sha256 not in seen:
+            seen.add(c.sha256)
+            out.append(c)
+    return out
