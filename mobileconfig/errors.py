@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from mobileconfig.findings import Report
 
 __all__ = [
-    "CertificateError",
     "CMSError",
+    "CertificateError",
     "IdentityError",
     "Location",
     "MobileconfigError",

@@ -242,10 +242,11 @@ def _codes(*entries: tuple[str, Severity, str, str]) -> dict[str, Code]:
     return {c: Code(c, s, t, f) for c, s, t, f in entries}
 
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 
 #: Every finding code. MC0xx: the bundle and the spec; MC1xx: certificate chains;
 #: MC2xx: signatures; MC3xx: identities; MC4xx: services; MC5xx: TLS servers.
+# fmt: off
 CATALOGUE: dict[str, Code] = _codes(
     ("MC001", I, "duplicate certificate collapsed",
      "Nothing to do: the certificate is installed once. Remove the extra file to silence this."),
@@ -257,8 +258,7 @@ CATALOGUE: dict[str, Code] = _codes(
      "Point the reference at the PayloadUUID of a payload in the same profile."),
     ("MC005", E, "PayloadUUID used twice",
      "Give every payload its own PayloadUUID (mobileconfig derives them for you)."),
-    ("MC006", E, "PayloadIdentifier used twice",
-     "Give every payload its own PayloadIdentifier."),
+    ("MC006", E, "PayloadIdentifier used twice", "Give every payload its own PayloadIdentifier."),
     ("MC007", W, "payload key not defined by Apple for this payload type",
      "Check the key's spelling against Apple's schema; unknown keys are ignored by the device."),
     ("MC008", E, "payload key has the wrong plist type or value",
@@ -266,9 +266,95 @@ CATALOGUE: dict[str, Code] = _codes(
     ("MC009", E, "required payload key missing",
      "Add the key; the device refuses the payload without it."),
     # --- MC1xx: certificate chains (mobileconfig/pki/chains.py) ---
+    ("MC101", E, "issuer missing from the bundle",
+     "Add the CA certificate with the subject and key id shown (export it from the CA or "
+     "download it from the URL in the certificate's authorityInfoAccess)."),
+    ("MC102", E, "signature does not verify with the named issuer's key",
+     "Add the generation of the CA whose key id matches the certificate's authority key id, "
+     "or re-issue the certificate from the CA you ship."),
+    ("MC103", E, "certificate expired",
+     "Renew the certificate and replace the file; a CA renewed with its old key keeps the "
+     "certificates it issued valid."),
+    ("MC104", E, "certificate not yet valid",
+     "Check the clock of the CA that issued it, or validate at the date the profile ships "
+     "(--at)."),
+    ("MC105", W, "certificate expires soon",
+     "Renew the certificate before it expires and ship the new one."),
+    ("MC106", W, "issuer expires before a certificate it issued",
+     "Renew the issuing CA so it outlives what it issued, or re-issue the certificates to end "
+     "before it."),
+    ("MC107", E, "issuer is not a CA",
+     "Issue the certificates from a CA certificate (basicConstraints CA:TRUE), or ship the "
+     "right CA certificate."),
+    ("MC108", E, "issuer's keyUsage lacks keyCertSign",
+     "Re-issue the CA certificate with keyUsage keyCertSign (and cRLSign)."),
+    ("MC109", E, "path longer than a pathLenConstraint allows",
+     "Re-issue the constrained CA with a larger pathLenConstraint, or issue from a CA higher "
+     "up so the path is shorter."),
+    ("MC110", E, "self-issued root that is not self-signed",
+     "Replace it with the CA's genuine self-signed certificate."),
+    ("MC111", E, "weak signature hash (MD5 or SHA-1)",
+     "Re-issue the certificate with a SHA-256 (or stronger) signature."),
+    ("MC112", E, "key too small",
+     "Re-issue with an RSA key of 2048 bits or more, or an EC key on P-256 or larger."),
+    ("MC113", E, "unhandled critical extension",
+     "Re-issue the certificate without the extension, or with it marked non-critical."),
+    ("MC114", I, "Apple private critical extension",
+     "Nothing to do: Apple devices process these extensions."),
+    ("MC115", E, "loop in the issuer graph",
+     "Add the self-signed root of the chain, or remove the cross-certificate that closes the "
+     "loop."),
+    ("MC116", W, "one subject with different keys (re-keyed CA)",
+     "Keep both generations while certificates from the old one are in use; remove the old "
+     "one when they have all been replaced."),
+    ("MC117", W, "self-signed certificate that is not a CA",
+     "Remove it from the certificates, or install it as an identity (pkcs12) if it is a user's "
+     "or device's own certificate."),
+    ("MC118", E, "chain ends at a root that is not trusted",
+     "Sign with a certificate that chains to a trusted root, or add that root to the trusted "
+     "anchors (--ca)."),
     # --- end MC1xx ---
     # --- MC2xx: signed and encrypted profiles (mobileconfig/cms.py) ---
+    ("MC201", E, "signer certificate has expired",
+     "Sign with a certificate valid now: renew it and sign again. Public TLS certificates now live "
+     "at most 200 days (100 from 2027-03-15, 47 from 2029-03-15), so plan re-signing or use a "
+     "signing certificate from your own CA."),
+    ("MC202", E, "signer certificate is not yet valid",
+     "Check the clock of the machine that signs, or wait until the certificate's notBefore."),
+    ("MC203", W, "signer certificate expires soon",
+     "Renew the signing certificate and sign the profile again before it expires; devices show a "
+     "profile signed by an expired certificate as Unverified. Public TLS certificates now live at "
+     "most 200 days (100 from 2027-03-15, 47 from 2029-03-15): schedule re-signing."),
+    ("MC204", E, "signer certificate may not sign (keyUsage lacks digitalSignature)",
+     "Sign with a certificate whose keyUsage includes digitalSignature (a code-signing, S/MIME or "
+     "TLS server certificate)."),
+    ("MC205", W, "signature uses SHA-1",
+     "Sign the profile again with SHA-256 (mobileconfig sign does by default)."),
+    ("MC206", E, "signature does not verify",
+     "The profile was changed after signing, or its signer certificate was replaced: get the "
+     "original file, or sign the profile again."),
+    ("MC207", W, "signer is not trusted",
+     "Sign with a certificate that chains to a root the devices trust, include every intermediate, "
+     "or install your root on the devices first (by MDM, or a profile and Certificate Trust "
+     "Settings)."),
+    ("MC208", E, "signer certificate missing from the signed profile",
+     "Sign the profile again with the signer certificate included (do not use -nocerts)."),
+    ("MC209", E, "signature algorithm not supported",
+     "Sign the profile again with RSA or ECDSA and SHA-256."),
     # --- end MC2xx ---
     # --- MC3xx: identities and secrets (mobileconfig/pki/identities.py, secrets.py) ---
+    ("MC301", I, "modern PKCS#12 re-encoded for Apple devices",
+     "Nothing to do: the profile carries a 3DES/SHA-1 copy. To silence this, export the .p12 "
+     "with 'openssl pkcs12 -export -legacy'."),
+    ("MC302", I, "PKCS#12 password embedded in the profile",
+     "Leave the password out so the user types it at install, issue the identity with SCEP or "
+     "ACME instead, or encrypt the profile to the device."),
+    ("MC303", W, "PKCS#12 written in the modern format that Apple devices refuse",
+     "Use the apple format (the default) unless every target device reads PBES2/AES PKCS#12."),
+    ("MC304", W, "secret written inline in the spec",
+     "Move the value out of the spec: {env: NAME}, {file: path} or {prompt: true}."),
+    ("MC305", W, "SCEP over plain HTTP without a CA fingerprint",
+     "Set the SCEP CAFingerprint to the CA certificate's fingerprint, or use an https URL."),
     # --- end MC3xx ---
 )
+# fmt: on

@@ -47,7 +47,10 @@ def make_key(kind: KeyKind = "ec256", slot: int | None = None) -> PrivateKey:
 
 def name(cn: str, org: str = "Test Corp") -> x509.Name:
     return x509.Name(
-        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org), x509.NameAttribute(NameOID.COMMON_NAME, cn)]
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
     )
 
 
@@ -157,10 +160,13 @@ def issue(
             critical=True,
         )
     if ski:
-        b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        b = b.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+        )
     if aki:
         b = b.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key_pub), critical=False  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key_pub),
+            critical=False,  # type: ignore[arg-type]
         )
     if server_names:
         b = b.add_extension(
@@ -190,14 +196,22 @@ def openssl_resign(child: Issued, issuer: Issued | None, digest: str = "sha1") -
         (t / "ext.cnf").write_text(_ext_config(child.cert))
         nb = child.cert.not_valid_before_utc.strftime("%Y%m%d%H%M%SZ")
         na = child.cert.not_valid_after_utc.strftime("%Y%m%d%H%M%SZ")
-        subj = "/" + "/".join(
-            f"{a.rfc4514_attribute_name}={a.value}" for a in child.cert.subject
-        )
+        subj = "/" + "/".join(f"{a.rfc4514_attribute_name}={a.value}" for a in child.cert.subject)
         (t / "req.pem").write_bytes(
             subprocess.run(
-                ["openssl", "req", "-new", "-key", str(t / "child.key"), "-subj", subj,
-                 "-outform", "PEM"],
-                check=True, capture_output=True,
+                [
+                    "openssl",
+                    "req",
+                    "-new",
+                    "-key",
+                    str(t / "child.key"),
+                    "-subj",
+                    subj,
+                    "-outform",
+                    "PEM",
+                ],
+                check=True,
+                capture_output=True,
             ).stdout
         )
         (t / "index.txt").write_text("")
@@ -209,10 +223,30 @@ def openssl_resign(child: Issued, issuer: Issued | None, digest: str = "sha1") -
             f"serial={t / 'serial'}\npolicy=p\nunique_subject=no\nemail_in_dn=no\n"
             f"preserve=yes\n[p]\n{policy}"
         )
-        cmd = ["openssl", "ca", "-batch", "-notext", "-config", str(t / "ca.cnf"),
-               "-in", str(t / "req.pem"), "-md", digest, "-startdate", nb, "-enddate", na,
-               "-extfile", str(t / "ext.cnf"), "-extensions", "v3", "-out", str(t / "out.pem"),
-               "-keyfile", str(t / ("child.key" if issuer is None else "ca.key"))]
+        cmd = [
+            "openssl",
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            str(t / "ca.cnf"),
+            "-in",
+            str(t / "req.pem"),
+            "-md",
+            digest,
+            "-startdate",
+            nb,
+            "-enddate",
+            na,
+            "-extfile",
+            str(t / "ext.cnf"),
+            "-extensions",
+            "v3",
+            "-out",
+            str(t / "out.pem"),
+            "-keyfile",
+            str(t / ("child.key" if issuer is None else "ca.key")),
+        ]
         cmd += ["-selfsign"] if issuer is None else ["-cert", str(t / "ca.pem")]
         env = {"OPENSSL_CONF": "/dev/null", "PATH": "/usr/bin:/bin"}
         proc = subprocess.run(cmd, capture_output=True, env=env)
@@ -258,7 +292,21 @@ class TestPKI:
 
     def __init__(self, key_kind: KeyKind = "ec256", prefix: str = "Test") -> None:
         self.root = issue(f"{prefix} Root CA", key_kind=key_kind)
-        self.intermediate = self.root.issue(f"{prefix} Issuing CA 1", key_kind=key_kind, path_length=0)
+        self.intermediate = self.root.issue(
+            f"{prefix} Issuing CA 1", key_kind=key_kind, path_length=0
+        )
         self.leaf = self.intermediate.issue(
             f"{prefix} Server", key_kind=key_kind, ca=False, server_names=["mail.example.com"]
         )
+
+
+def cross_certify(ca: Issued, by: Issued, **kwargs: object) -> Issued:
+    """A cross-certificate: ``ca``'s subject and key, issued (signed) by ``by``.
+
+    Devices can then reach ``by`` from anything ``ca`` issued, with or without ``ca``'s own
+    self-signed certificate.
+    """
+    cn = ca.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    child = issue(str(cn), issuer=by, key=ca.key, subject=ca.cert.subject, **kwargs)  # type: ignore[arg-type]
+    by.children.append(child)
+    return child

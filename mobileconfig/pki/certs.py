@@ -26,8 +26,8 @@ from mobileconfig.errors import CertificateError, Location
 from mobileconfig.findings import CertificateRef
 
 __all__ = [
-    "Certificate",
     "MAX_CERTIFICATE_FILE",
+    "Certificate",
     "load_certificate_file",
     "load_certificates",
     "looks_like_pem",
@@ -36,9 +36,7 @@ __all__ = [
 #: Files larger than this are refused before reading (a CA bundle is rarely over 1 MB).
 MAX_CERTIFICATE_FILE = 16 * 1024 * 1024
 
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 #]+)-----\r?\n?(.*?)-----END \1-----", re.DOTALL
-)
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----\r?\n?(.*?)-----END \1-----", re.DOTALL)
 _PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----")
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _PKCS7_LABELS = {b"PKCS7", b"CMS", b"PKCS #7 SIGNED DATA"}
@@ -151,7 +149,9 @@ class Certificate:
     @cached_property
     def basic_constraints(self) -> x509.BasicConstraints | None:
         ext = self._ext(ExtensionOID.BASIC_CONSTRAINTS)
-        return ext.value if ext is not None and isinstance(ext.value, x509.BasicConstraints) else None
+        return (
+            ext.value if ext is not None and isinstance(ext.value, x509.BasicConstraints) else None
+        )
 
     @property
     def is_ca(self) -> bool:
@@ -288,7 +288,9 @@ class Certificate:
             return self.x509.signature_hash_algorithm
         except UnsupportedAlgorithm:
             legacy = _legacy_hash_name(self.x509.signature_algorithm_oid.dotted_string)
-            return {"md5": hashes.MD5(), "sha1": hashes.SHA1()}.get(legacy or "")
+            weak = {"md5": hashes.MD5, "sha1": hashes.SHA1}
+            factory = weak.get(legacy or "")
+            return factory() if factory else None
 
     def signed_by_key_of(self, issuer: Certificate) -> bool:
         """True when ``issuer``'s public key verifies this certificate's signature."""
@@ -401,7 +403,9 @@ def _short(exc: BaseException) -> str:
 def _pkcs7_certificates(data: bytes, *, pem: bool, origin: Location) -> list[Certificate]:
     try:
         certs = (
-            pkcs7.load_pem_pkcs7_certificates(data) if pem else pkcs7.load_der_pkcs7_certificates(data)
+            pkcs7.load_pem_pkcs7_certificates(data)
+            if pem
+            else pkcs7.load_der_pkcs7_certificates(data)
         )
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise CertificateError(
@@ -433,7 +437,8 @@ def load_certificates(data: bytes, *, source: str = "<bytes>") -> list[Certifica
                 der = base64.b64decode(b"".join(body.split()), validate=True)
             except (binascii.Error, ValueError):
                 raise CertificateError(
-                    "PEM block is not valid base64", location=origin,
+                    "PEM block is not valid base64",
+                    location=origin,
                     hint="re-export the certificate; the block's text was damaged",
                 ) from None
             if label == b"TRUSTED CERTIFICATE":
@@ -454,20 +459,21 @@ def load_certificates(data: bytes, *, source: str = "<bytes>") -> list[Certifica
                 hint="give a file with a CERTIFICATE block",
             )
         return found
-    stripped = data.strip()
-    if not stripped:
+    if not data.strip():
         raise CertificateError("file is empty, expected a certificate", location=Location(source))
-    if stripped[:1] == b"\x30":
+    # DER is binary: never strip it (its last bytes may well be 0x09, 0x0a or 0x20).
+    der = data if data[:1] == b"\x30" else data.lstrip()
+    if der[:1] == b"\x30":
         origin = Location(source)
         try:
-            cert = x509.load_der_x509_certificate(stripped)
+            x509.load_der_x509_certificate(der)
         except ValueError:
             try:
-                return _pkcs7_certificates(stripped, pem=False, origin=origin)
+                return _pkcs7_certificates(der, pem=False, origin=origin)
             except CertificateError:
                 pass
         else:
-            return [_parse_der_certificate(stripped, source, origin)] if cert else []
+            return [_parse_der_certificate(der, source, origin)]
     raise CertificateError(
         "holds no certificate (expected PEM, DER or PKCS#7)",
         location=Location(source),
@@ -493,14 +499,16 @@ def load_certificate_file(path: Path | str, *, display: str | None = None) -> li
         size = p.stat().st_size
         if size > MAX_CERTIFICATE_FILE:
             raise CertificateError(
-                f"file is {size} bytes, over the {MAX_CERTIFICATE_FILE} byte limit for certificates",
+                f"file is {size} bytes, over the {MAX_CERTIFICATE_FILE} byte limit",
                 location=Location(shown),
             )
         data = p.read_bytes()
     except FileNotFoundError:
         raise CertificateError("file not found", location=Location(shown)) from None
     except IsADirectoryError:
-        raise CertificateError("is a folder, expected a certificate file", location=Location(shown)) from None
+        raise CertificateError(
+            "is a folder, expected a certificate file", location=Location(shown)
+        ) from None
     except OSError as exc:
         raise CertificateError(f"cannot read: {exc.strerror}", location=Location(shown)) from None
     return load_certificates(data, source=shown)

@@ -1,0 +1,274 @@
+"""Plists in and out. The only module that calls plistlib to write.
+
+Writing is byte-stable: keys sorted, no dates that change between runs. Reading is
+hardened for files from anywhere: no DTD entities (so no "billion laughs" and no
+external entities), bounded size and depth, and base64 ``<data>`` that real tools
+damaged is read as far as it goes and flagged instead of failing the whole file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import plistlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+from xml.parsers import expat
+
+from mobileconfig.errors import ProfileError
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_PLIST_BYTES",
+    "DamagedData",
+    "PlistFormat",
+    "ReadPlist",
+    "dumps",
+    "loads",
+]
+
+PlistFormat = Literal["xml", "binary"]
+
+#: Largest plist we read (a 161-certificate bundle is about 0.5 MB).
+MAX_PLIST_BYTES = 64 * 1024 * 1024
+#: Deepest nesting of arrays and dictionaries we read.
+MAX_DEPTH = 64
+
+
+def dumps(value: dict[str, Any], fmt: PlistFormat = "xml") -> bytes:
+    """Serialize a plist dictionary: XML (default) or binary, keys sorted."""
+    kind = plistlib.FMT_BINARY if fmt == "binary" else plistlib.FMT_XML
+    try:
+        return plistlib.dumps(value, fmt=kind, sort_keys=True)
+    except (TypeError, OverflowError, ValueError) as exc:
+        raise ProfileError(f"cannot write plist: {exc}") from None
+
+
+class DamagedData(bytes):
+    """A ``<data>`` value whose base64 was damaged; holds what could be decoded.
+
+    ``text`` is the element's original text so that a checker can say what was wrong.
+    """
+
+    text: str
+
+    def __new__(cls, value: bytes, text: str) -> DamagedData:
+        obj = super().__new__(cls, value)
+        obj.text = text
+        return obj
+
+
+@dataclass
+class ReadPlist:
+    """A plist read from bytes, with what the reader noticed on the way."""
+
+    value: Any
+    format: PlistFormat
+    damaged: list[str] = field(default_factory=list)  # key paths of damaged <data>
+
+
+def loads(data: bytes, *, source: str = "<bytes>") -> ReadPlist:
+    """Read an XML or binary plist, hardened as the module docstring says.
+
+    Raises :class:`ProfileError` naming ``source`` for anything that is not a readable plist.
+    """
+    if len(data) > MAX_PLIST_BYTES:
+        raise ProfileError(
+            f"{source}: plist is {len(data)} bytes, over the {MAX_PLIST_BYTES} byte limit"
+        )
+    if data.startswith(b"bplist00"):
+        return ReadPlist(_load_binary(data, source), "binary")
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:64]
+    if head.startswith(b"<"):
+        reader = _XMLReader(source)
+        value = reader.parse(data)
+        return ReadPlist(value, "xml", reader.damaged)
+    raise ProfileError(f"{source}: not a plist (neither XML nor binary)")
+
+
+def _load_binary(data: bytes, source: str) -> Any:
+    try:
+        value = plistlib.loads(data, fmt=plistlib.FMT_BINARY)
+    except RecursionError:
+        raise ProfileError(f"{source}: binary plist nested too deeply") from None
+    except (
+        plistlib.InvalidFileException,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        UnicodeDecodeError,
+        MemoryError,
+    ) as exc:
+        raise ProfileError(f"{source}: damaged binary plist ({type(exc).__name__})") from None
+    _check_depth(value, source)
+    return value
+
+
+def _check_depth(value: Any, source: str) -> None:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    seen: set[int] = set()
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ProfileError(f"{source}: plist nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict | list):
+            if id(item) in seen:  # shared objects (binary plists can reference one twice)
+                continue
+            seen.add(id(item))
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((c, depth + 1) for c in children)
+
+
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]")
+
+
+class _XMLReader:
+    """A small XML plist parser on expat that refuses DTD entity declarations."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.stack: list[Any] = []
+        self.keys: list[str | None] = []
+        self.labels: list[str] = []
+        self.text: list[str] = []
+        self.result: Any = None
+        self.have_result = False
+        self.damaged: list[str] = []
+        self.depth = 0
+
+    def fail(self, why: str) -> ProfileError:
+        return ProfileError(f"{self.source}: {why}")
+
+    def parse(self, data: bytes) -> Any:
+        parser = expat.ParserCreate()
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.CharacterDataHandler = self._chars
+        parser.EntityDeclHandler = self._entity
+        parser.ExternalEntityRefHandler = self._external
+        parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        try:
+            parser.Parse(data, True)
+        except expat.ExpatError as exc:
+            raise self.fail(
+                f"not a well-formed XML plist (line {exc.lineno}: {expat.ErrorString(exc.code)})"
+            ) from None
+        if not self.have_result:
+            raise self.fail("XML holds no plist value")
+        return self.result
+
+    def _chars(self, text: str) -> None:
+        self.text.append(text)
+
+    def _entity(self, *args: Any) -> None:
+        raise self.fail("XML entity declarations are not allowed in a plist")
+
+    def _external(self, *args: Any) -> int:
+        raise self.fail("external XML entities are not allowed in a plist")
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        self.text = []
+        if tag in ("dict", "array"):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.fail(f"plist nested deeper than {MAX_DEPTH} levels")
+            container: Any = {} if tag == "dict" else []
+            self.labels.append(self._here())
+            self._add(container)
+            self.stack.append(container)
+            self.keys.append(None)
+
+    def end(self, tag: str) -> None:
+        text = "".join(self.text)
+        self.text = []
+        handler = self._scalars.get(tag)
+        if tag in ("dict", "array"):
+            if self.stack and isinstance(self.stack[-1], dict) and self.keys[-1] is not None:
+                raise self.fail(f"key {self.keys[-1]!r} has no value")
+            self.stack.pop()
+            self.keys.pop()
+            self.labels.pop()
+            self.depth -= 1
+        elif tag == "key":
+            if not self.stack or not isinstance(self.stack[-1], dict):
+                raise self.fail("<key> outside a <dict>")
+            self.keys[-1] = text
+        elif handler is not None:
+            self._add(handler(self, text))
+        elif tag in ("true", "false"):
+            self._add(tag == "true")
+        elif tag != "plist":
+            raise self.fail(f"unknown plist element <{tag}>")
+
+    def _add(self, value: Any) -> None:
+        if not self.stack:
+            if self.have_result:
+                raise self.fail("more than one top-level value")
+            self.result, self.have_result = value, True
+            return
+        top = self.stack[-1]
+        if isinstance(top, dict):
+            key = self.keys[-1]
+            if key is None:
+                raise self.fail("dictionary value without a <key>")
+            top[key] = value
+            self.keys[-1] = None
+        else:
+            top.append(value)
+
+    def _integer(self, text: str) -> int:
+        t = text.strip()
+        try:
+            return int(t, 16) if t.lower().startswith(("0x", "-0x")) else int(t)
+        except ValueError:
+            raise self.fail(f"<integer> {t[:40]!r} is not a number") from None
+
+    def _real(self, text: str) -> float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            raise self.fail(f"<real> {text.strip()[:40]!r} is not a number") from None
+
+    def _date(self, text: str) -> dt.datetime:
+        try:
+            return dt.datetime.strptime(text.strip(), "%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            raise self.fail(f"<date> {text.strip()[:40]!r} is not an ISO 8601 UTC date") from None
+
+    def _data(self, text: str) -> bytes:
+        raw = text.encode("ascii", "replace")
+        compact = b"".join(raw.split())
+        try:
+            return base64.b64decode(compact, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+        cleaned = _B64_JUNK.sub(b"", compact)
+        cleaned = cleaned[: len(cleaned) - len(cleaned) % 4] if b"=" not in cleaned else cleaned
+        try:
+            value = base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4))
+        except (binascii.Error, ValueError):
+            value = b""
+        self.damaged.append(self._path_for_value())
+        return DamagedData(value, text)
+
+    def _here(self) -> str:
+        if not self.stack:
+            return ""
+        top = self.stack[-1]
+        return (self.keys[-1] or "?") if isinstance(top, dict) else str(len(top))
+
+    def _path_for_value(self) -> str:
+        return "/".join(p for p in [*self.labels[1:], self._here()] if p)
+
+    _scalars: ClassVar[dict[str, Callable[[_XMLReader, str], Any]]] = {
+        "string": lambda self, t: t,
+        "integer": _integer,
+        "real": _real,
+        "date": _date,
+        "data": _data,
+    }

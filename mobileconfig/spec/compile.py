@@ -1,0 +1,396 @@
+"""Turn a checked spec into a Profile: resolve files, bundle certificates, derive identifiers.
+
+Ordering and naming are deterministic: roots first, then intermediates in issuing order
+(ties keep the spec's order), display names from the subject CN made unique in that
+order, PayloadIdentifier from the profile identifier and the certificate's SHA-256,
+PayloadUUID a uuid5 of both. Adding a certificate adds one payload and leaves every
+other payload as it was.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from mobileconfig.errors import CertificateError, Location, SpecError
+from mobileconfig.findings import Finding, make_finding
+from mobileconfig.payloads.base import Payload, Profile, RawPayload, derive_uuid
+from mobileconfig.payloads.certificates import (
+    CertificatePayload,
+    PEMCertificatePayload,
+    PKCS1CertificatePayload,
+    RootCertificatePayload,
+)
+from mobileconfig.pki.certs import Certificate, load_certificate_file
+from mobileconfig.spec.load import LoadedYAML, load_yaml, read_spec_text
+from mobileconfig.spec.model import CertificateEntry, ProfileSpec, parse_time
+
+__all__ = [
+    "BundledCertificate",
+    "CompiledProfile",
+    "SpecSource",
+    "compile_spec",
+    "load_spec",
+    "spec_from_mapping",
+]
+
+CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der", ".p7b", ".p7c", ".cert"}
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+@dataclass
+class SpecSource:
+    """A spec that passed the model checks, with where it came from."""
+
+    spec: ProfileSpec
+    loaded: LoadedYAML
+    base_dir: Path
+
+    @property
+    def file(self) -> str:
+        return self.loaded.file
+
+    def location(self, *path: str | int) -> Location:
+        return self.loaded.location(path)
+
+
+@dataclass
+class BundledCertificate:
+    certificate: Certificate
+    payload_kind: str  # root | pkcs1 | pem
+    location: Location
+
+
+@dataclass
+class CompiledProfile:
+    """The Profile model and what went into it."""
+
+    profile: Profile
+    certificates: list[BundledCertificate]
+    findings: list[Finding] = field(default_factory=list)
+    source: SpecSource | None = None
+
+
+def load_spec(path: str | Path, *, display: str | None = None) -> SpecSource:
+    """Read and check a spec file. Raises :class:`SpecError` naming the file and line."""
+    p = Path(path)
+    shown = display or str(path)
+    text = read_spec_text(p, shown)
+    loaded = load_yaml(text, file=shown)
+    return _check(loaded, p.resolve().parent)
+
+
+def spec_from_mapping(
+    data: Mapping[str, Any], *, base_dir: str | Path = ".", file: str = "<spec>"
+) -> SpecSource:
+    """Check a spec given as a dictionary (the library API's entry point)."""
+    return _check(LoadedYAML(dict(data), file, {(): 1}), Path(base_dir).resolve())
+
+
+def _check(loaded: LoadedYAML, base_dir: Path) -> SpecSource:
+    if not isinstance(loaded.value, dict):
+        raise SpecError(
+            "a spec must be a YAML mapping (key: value lines) at the top",
+            location=loaded.location(()),
+        )
+    try:
+        spec = ProfileSpec.model_validate(loaded.value)
+    except ValidationError as exc:
+        raise _spec_error(exc, loaded) from None
+    if not spec.certificates and not spec.payloads:
+        raise SpecError(
+            "the profile has no content: list the certificates to install",
+            location=loaded.location(("certificates",)),
+            hint="e.g. certificates: [certs/*.pem]",
+        )
+    return SpecSource(spec, loaded, base_dir)
+
+
+# -- pydantic errors into one line naming the place ---------------------------------
+
+
+def _spec_error(exc: ValidationError, loaded: LoadedYAML) -> SpecError:
+    errors = [(_navigable(e["loc"], loaded.value), e) for e in exc.errors()]
+
+    def rank(item: tuple[tuple[str | int, ...], Any]) -> tuple[int, int]:
+        loc, e = item
+        kind = e["type"]
+        target = _value_at(loaded.value, loc)
+        mismatch = kind.endswith("_type") and isinstance(target, dict | list)
+        return ({"extra_forbidden": 0, "missing": 1}.get(kind, 3 if mismatch else 2), -len(loc))
+
+    loc, err = sorted(errors, key=rank)[0]
+    where = loaded.location(loc)
+    dotted = _dotted(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        valid = _valid_keys(loc[:-1])
+        near = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        hint = (
+            f"did you mean {near[0]!r}?"
+            if near
+            else (f"valid keys here: {', '.join(sorted(valid))}" if valid else None)
+        )
+        return SpecError(f"unknown key {key!r}", location=where, hint=hint)
+    if kind == "missing":
+        return SpecError(f"missing required key {dotted!r}", location=where)
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    what = f"{dotted}: " if dotted else ""
+    return SpecError(f"{what}{msg}", location=where)
+
+
+def _navigable(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and isinstance(part, str) and (part in cur or part == loc[-1]):
+            out.append(part)
+            cur = cur.get(part)
+        elif isinstance(cur, list) and isinstance(part, int):
+            out.append(part)
+            cur = cur[part] if part < len(cur) else None
+        # anything else is pydantic's name for a union branch: skip it
+    return tuple(out)
+
+
+def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
+    cur = data
+    for part in loc:
+        try:
+            cur = cur[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return cur
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _valid_keys(loc: tuple[str | int, ...]) -> list[str]:
+    models: list[type[BaseModel]] = [ProfileSpec]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        nxt: list[type[BaseModel]] = []
+        for m in models:
+            for fname, info in m.model_fields.items():
+                if part in (fname, info.alias):
+                    nxt.extend(_models_in(info.annotation))
+        models = nxt
+    return sorted({info.alias or fname for m in models for fname, info in m.model_fields.items()})
+
+
+# -- certificates --------------------------------------------------------------------
+
+
+def _expand(entry: CertificateEntry, src: SpecSource, where: Location) -> list[tuple[Path, str]]:
+    raw = entry.path
+    base = src.base_dir
+    pattern = raw if Path(raw).is_absolute() else str(base / raw)
+    if _GLOB_CHARS.search(raw):
+        matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        matches = [p for p in matches if p.suffix.lower() in CERT_SUFFIXES or not p.suffix]
+        if not matches:
+            raise SpecError(
+                f"{raw!r} matches no certificate file",
+                location=where,
+                hint="check the pattern; paths are relative to the spec's folder",
+            )
+        return [(p, _display(p, base)) for p in matches]
+    path = Path(pattern)
+    if path.is_dir():
+        files = sorted(
+            p for p in path.iterdir() if p.is_file() and p.suffix.lower() in CERT_SUFFIXES
+        )
+        if not files:
+            raise SpecError(
+                f"folder {raw!r} holds no certificate files ({', '.join(sorted(CERT_SUFFIXES))})",
+                location=where,
+            )
+        return [(p, _display(p, base)) for p in files]
+    if not path.exists():
+        raise SpecError(
+            f"certificate file {raw!r} not found",
+            location=where,
+            hint="paths are relative to the spec's folder",
+        )
+    return [(path, _display(path, base))]
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def collect_certificates(src: SpecSource) -> tuple[list[BundledCertificate], list[Finding]]:
+    """Every certificate the spec lists, once each (duplicates reported as MC001)."""
+    seen: dict[str, BundledCertificate] = {}
+    findings: list[Finding] = []
+    for index, item in enumerate(src.spec.certificates):
+        entry = item if isinstance(item, CertificateEntry) else CertificateEntry(path=item)
+        where = src.location("certificates", index)
+        for path, shown in _expand(entry, src, where):
+            try:
+                certs = load_certificate_file(path, display=shown)
+            except CertificateError as exc:
+                raise CertificateError(
+                    f"{exc.location or shown}: {exc.message}", location=where, hint=exc.hint
+                ) from None
+            for cert in certs:
+                cert.origin = where
+                if cert.sha256 in seen:
+                    first = seen[cert.sha256]
+                    findings.append(
+                        make_finding(
+                            "MC001",
+                            f"'{cert.display_name}' from {shown} is listed again "
+                            f"(first at {first.location}); it is installed once",
+                            certificate=cert.ref("duplicate"),
+                            location=where,
+                        )
+                    )
+                    continue
+                if entry.name:
+                    cert.name = entry.name if len(certs) == 1 else None
+                kind = entry.payload
+                if kind == "auto":
+                    kind = "root" if cert.self_signed and cert.is_ca else "pkcs1"
+                seen[cert.sha256] = BundledCertificate(cert, kind, where)
+    return _ordered(list(seen.values())), findings
+
+
+def _ordered(items: list[BundledCertificate]) -> list[BundledCertificate]:
+    """Roots first, then each intermediate after its issuer; ties keep the spec's order."""
+    by_subject: dict[bytes, list[Certificate]] = {}
+    for b in items:
+        by_subject.setdefault(b.certificate.subject_der, []).append(b.certificate)
+    depth: dict[str, int] = {}
+
+    def depth_of(cert: Certificate, trail: frozenset[str]) -> int:
+        if cert.sha256 in depth:
+            return depth[cert.sha256]
+        result = 0
+        if not (cert.self_issued or cert.sha256 in trail):
+            issuers = [c for c in by_subject.get(cert.issuer_der, []) if c.sha256 not in trail]
+            aki = cert.authority_key_identifier
+            if aki is not None:
+                issuers = [c for c in issuers if c.subject_key_identifier in (None, aki)] or issuers
+            result = 1 + min((depth_of(i, trail | {cert.sha256}) for i in issuers), default=0)
+        depth[cert.sha256] = result
+        return result
+
+    order = {b.certificate.sha256: n for n, b in enumerate(items)}
+    return sorted(
+        items, key=lambda b: (depth_of(b.certificate, frozenset()), order[b.certificate.sha256])
+    )
+
+
+def _file_name(label: str, suffix: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.") or "certificate"
+    return f"{slug[:80]}{suffix}"
+
+
+def certificate_payloads(
+    identifier: str, bundle: list[BundledCertificate]
+) -> list[CertificatePayload]:
+    names: set[str] = set()
+    out: list[CertificatePayload] = []
+    for b in bundle:
+        cert = b.certificate
+        label = cert.name or cert.display_name
+        unique_label, n = label, 2
+        while unique_label in names:
+            unique_label, n = f"{label} ({n})", n + 1
+        names.add(unique_label)
+        pid = f"{identifier}.certificate.{cert.sha256[:32]}"
+        common: dict[str, Any] = {
+            "PayloadIdentifier": pid,
+            "PayloadUUID": derive_uuid(identifier, pid),
+            "PayloadDisplayName": unique_label,
+            "PayloadDescription": f"Issued by {cert.issuer_common_name or cert.issuer_text}; "
+            f"expires {cert.not_after:%Y-%m-%d}",
+        }
+        cls: type[CertificatePayload]
+        if b.payload_kind == "pem":
+            cls, content, suffix = PEMCertificatePayload, cert.to_pem(), ".pem"
+        elif b.payload_kind == "root":
+            cls, content, suffix = RootCertificatePayload, cert.der, ".cer"
+        else:
+            cls, content, suffix = PKCS1CertificatePayload, cert.der, ".cer"
+        payload = cls.model_validate(
+            {
+                **common,
+                "PayloadType": cls.PAYLOAD_TYPE,
+                "PayloadContent": content,
+                "PayloadCertificateFileName": _file_name(unique_label, suffix),
+            }
+        )
+        out.append(payload)
+    return out
+
+
+def raw_payloads(identifier: str, items: list[dict[str, Any]]) -> list[RawPayload]:
+    counts: dict[str, int] = {}
+    out = []
+    for item in items:
+        ptype = str(item["PayloadType"])
+        counts[ptype] = counts.get(ptype, 0) + 1
+        data = dict(item)
+        pid = data.setdefault("PayloadIdentifier", f"{identifier}.{ptype}.{counts[ptype]}")
+        data.setdefault("PayloadUUID", derive_uuid(identifier, str(pid)))
+        data.setdefault("PayloadVersion", 1)
+        data.setdefault("PayloadDisplayName", ptype.rsplit(".", 1)[-1])
+        out.append(RawPayload.model_validate(data))
+    return out
+
+
+def compile_spec(src: SpecSource) -> CompiledProfile:
+    """Build the Profile model for a checked spec (no validation of content here)."""
+    spec = src.spec
+    bundle, findings = collect_certificates(src)
+    payloads: list[Payload | RawPayload] = []
+    payloads.extend(certificate_payloads(spec.identifier, bundle))
+    payloads.extend(raw_payloads(spec.identifier, spec.payloads))
+    top: dict[str, Any] = {
+        "PayloadIdentifier": spec.identifier,
+        "PayloadUUID": derive_uuid(spec.identifier),
+        "PayloadDisplayName": spec.name,
+        "PayloadOrganization": spec.organization,
+        "PayloadDescription": spec.description,
+        "PayloadScope": {"system": "System", "user": "User"}.get(spec.scope or ""),
+        "PayloadRemovalDisallowed": True if spec.removal == "disallowed" else None,
+        "TargetDeviceType": spec.target_device_type,
+        "DurationUntilRemoval": spec.duration_until_removal,
+        "PayloadContent": payloads,
+    }
+    if spec.consent_text is not None:
+        top["ConsentText"] = (
+            {"default": spec.consent_text}
+            if isinstance(spec.consent_text, str)
+            else spec.consent_text
+        )
+    if spec.removal_date is not None:
+        when = parse_time(spec.removal_date)
+        top["RemovalDate"] = when.replace(tzinfo=None) if when else None
+    profile = Profile.model_validate({k: v for k, v in top.items() if v is not None})
+    return CompiledProfile(profile, bundle, findings, src)

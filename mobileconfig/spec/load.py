@@ -1,0 +1,155 @@
+"""Read a spec file: YAML into plain values, with the line of every value kept.
+
+PyYAML's composer gives every node its position; we build the values ourselves so
+that each (key path) maps to a line, refuse duplicate keys, and bound the expansion
+of aliases (a YAML "billion laughs" would otherwise build an exponential tree).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mobileconfig.errors import Location, SpecError
+
+__all__ = ["MAX_SPEC_BYTES", "MAX_SPEC_NODES", "LoadedYAML", "load_yaml", "read_spec_text"]
+
+MAX_SPEC_BYTES = 4 * 1024 * 1024
+#: Most values a spec may expand to, aliases included.
+MAX_SPEC_NODES = 200_000
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass
+class LoadedYAML:
+    """The parsed values and where each came from."""
+
+    value: Any
+    file: str
+    lines: dict[PathKey, int] = field(default_factory=dict)
+
+    def location(self, path: PathKey) -> Location:
+        """The closest line known for ``path`` (walking up to the parent when needed)."""
+        p = tuple(path)
+        while p:
+            if p in self.lines:
+                return Location(self.file, self.lines[p])
+            p = p[:-1]
+        return Location(self.file, self.lines.get((), 1))
+
+
+def read_spec_text(path: Path, display: str) -> str:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise SpecError("spec file not found", location=Location(display)) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read spec: {exc.strerror}", location=Location(display)) from None
+    if path.is_dir():
+        raise SpecError("is a folder, expected a YAML spec file", location=Location(display))
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"spec is {size} bytes, over the {MAX_SPEC_BYTES} byte limit",
+            location=Location(display),
+        )
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError(
+            "spec is not UTF-8 text",
+            location=Location(display, line),
+            hint="save the file as UTF-8",
+        ) from None
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.lines: dict[PathKey, int] = {}
+        self.count = 0
+
+    def build(self, node: yaml.Node, path: PathKey) -> Any:
+        self.count += 1
+        if self.count > MAX_SPEC_NODES:
+            raise SpecError(
+                f"spec expands to more than {MAX_SPEC_NODES} values (an alias bomb?)",
+                location=Location(self.file, node.start_mark.line + 1),
+            )
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise SpecError(
+                        "YAML merge keys (<<) are not supported in a spec",
+                        location=Location(self.file, key_node.start_mark.line + 1),
+                    )
+                key = self._scalar(key_node)
+                if not isinstance(key, str | int | bool | float) or isinstance(key, bool):
+                    raise SpecError(
+                        "mapping keys must be plain strings",
+                        location=Location(self.file, key_node.start_mark.line + 1),
+                    )
+                skey = str(key)
+                if skey in out:
+                    raise SpecError(
+                        f"key {skey!r} appears twice",
+                        location=Location(self.file, key_node.start_mark.line + 1),
+                    )
+                self.lines[(*path, skey)] = key_node.start_mark.line + 1
+                out[skey] = self.build(value_node, (*path, skey))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise SpecError(
+                "a key must be a plain value",
+                location=Location(self.file, node.start_mark.line + 1),
+            )
+        loader = yaml.SafeLoader("")
+        try:
+            value = loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise SpecError(
+                f"bad value: {exc}".splitlines()[0],
+                location=Location(self.file, node.start_mark.line + 1),
+            ) from None
+        finally:
+            loader.dispose()
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value.isoformat()  # dates stay text; the model parses what it needs
+        return value
+
+
+def load_yaml(text: str, *, file: str) -> LoadedYAML:
+    """Parse one YAML document into values and a line map; errors name the file and line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise SpecError(f"malformed YAML: {problem}", location=Location(file, line)) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"malformed YAML: {exc}".splitlines()[0], location=Location(file)) from None
+    if node is None:
+        raise SpecError(
+            "spec is empty",
+            location=Location(file, 1),
+            hint="start from examples/company/profile.yaml",
+        )
+    builder = _Builder(file)
+    value = builder.build(node, ())
+    return LoadedYAML(value, file, builder.lines)

@@ -1,0 +1,212 @@
+"""ProfileSpec: the spec file's shape, as pydantic models (extra keys refused).
+
+Field names are the spec's own (snake_case, short); they are not Apple's keys.
+The docstrings and ``Field(description=...)`` texts feed ``mobileconfig schema``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "AcceptRule",
+    "CertificateEntry",
+    "Platform",
+    "ProfileSpec",
+    "ValidateSettings",
+    "parse_duration",
+    "parse_time",
+]
+
+Platform = Literal["iOS", "macOS", "tvOS", "visionOS", "watchOS"]
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)+$")
+_DURATION = re.compile(r"^\s*(\d+)\s*(d|h|m|s|w)?\s*$")
+
+
+def parse_duration(value: str | int) -> dt.timedelta:
+    """``30d``, ``12h``, ``2w``, ``90m``, ``45s`` or a number of days."""
+    if isinstance(value, int):
+        return dt.timedelta(days=value)
+    m = _DURATION.match(value)
+    if not m:
+        raise ValueError(f"{value!r} is not a duration; write it like 30d, 12h or 2w")
+    n, unit = int(m.group(1)), m.group(2) or "d"
+    return {
+        "d": dt.timedelta(days=n),
+        "h": dt.timedelta(hours=n),
+        "m": dt.timedelta(minutes=n),
+        "s": dt.timedelta(seconds=n),
+        "w": dt.timedelta(weeks=n),
+    }[unit]
+
+
+def parse_time(value: str | dt.datetime | None) -> dt.datetime | None:
+    """ISO 8601 (``2026-01-31`` or ``2026-01-31T12:00:00Z``) or ``now`` (None) to UTC."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "now"):
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    text = value.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a time; write ISO 8601 such as 2026-01-31 or 2026-01-31T12:00:00Z"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _default_platforms() -> list[Platform]:
+    return ["iOS", "macOS"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CertificateEntry(_Spec):
+    """One entry of ``certificates:`` written as a mapping."""
+
+    path: str = Field(description="A file, a glob (certs/*.pem) or a folder, relative to the spec.")
+    name: str | None = Field(
+        None,
+        description="The name other sections use to refer to this certificate (default: its CN).",
+    )
+    payload: Literal["auto", "root", "pkcs1", "pem"] = Field(
+        "auto",
+        description="Payload type: auto (root for self-signed CAs, pkcs1 for the others), "
+        "or force one.",
+    )
+
+
+class AcceptRule(_Spec):
+    """Accept one finding for one certificate, with a written reason; it stays visible."""
+
+    code: str = Field(pattern=r"^MC\d{3}$", description="The finding code, e.g. MC104.")
+    certificate: str | None = Field(
+        None,
+        pattern=r"^sha256:[0-9a-fA-F:]{8,}$",
+        description="sha256:<prefix of the certificate's SHA-256>; omit to accept the code "
+        "for every certificate.",
+    )
+    reason: str = Field(min_length=3, description="Why this is acceptable; shown in every report.")
+
+
+class ValidateSettings(_Spec):
+    """How the build checks content."""
+
+    at: str | None = Field(
+        None, description="Validation time: now (default) or ISO 8601 such as 2026-01-31."
+    )
+    expiry_warning: str | int = Field(
+        "30d", description="Warn when a certificate expires within this."
+    )
+    strict: bool = Field(False, description="Treat warnings as errors.")
+    accept: list[AcceptRule] = Field(default_factory=list)
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str | None) -> str | None:
+        parse_time(value)
+        return value
+
+    @field_validator("expiry_warning")
+    @classmethod
+    def _window(cls, value: str | int) -> str | int:
+        parse_duration(value)
+        return value
+
+
+class ProfileSpec(_Spec):
+    """A profile.yaml: one configuration profile."""
+
+    identifier: str = Field(
+        description="PayloadIdentifier, reverse DNS (com.example.certificates). Devices replace an "
+        "installed profile with the same identifier.",
+    )
+    name: str = Field(description="PayloadDisplayName, shown on the device.")
+    organization: str | None = Field(None, description="PayloadOrganization.")
+    description: str | None = Field(None, description="PayloadDescription.")
+    scope: Literal["system", "user"] | None = Field(
+        None, description="macOS only: install for the whole system or the user (PayloadScope)."
+    )
+    platforms: list[Platform] = Field(
+        default_factory=_default_platforms,
+        description="Where the profile is meant to install; keys unsupported there are reported.",
+    )
+    removal: Literal["allowed", "disallowed"] = Field(
+        "allowed",
+        description="disallowed sets PayloadRemovalDisallowed (honoured on supervised devices).",
+    )
+    consent_text: str | dict[str, str] | None = Field(
+        None, description="Text the user must accept before installing (ConsentText)."
+    )
+    removal_date: str | None = Field(None, description="RemovalDate: ISO 8601 date.")
+    duration_until_removal: int | None = Field(
+        None, ge=1, description="DurationUntilRemoval in seconds."
+    )
+    target_device_type: Literal[0, 1, 2, 3, 4, 5, 6] | None = Field(
+        None,
+        description="TargetDeviceType: 0 any, 1 iPhone/iPad, 2 Watch, 3 HomePod, 4 TV, 5 Mac, "
+        "6 Vision Pro.",
+    )
+    certificates: list[str | CertificateEntry] = Field(
+        default_factory=list,
+        description="Every company CA certificate: files, globs, folders, PEM bundles, .p7b.",
+    )
+    payloads: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Any other payload, written with Apple's own keys (PayloadType required).",
+    )
+    validate_: ValidateSettings = Field(
+        default_factory=ValidateSettings,
+        alias="validate",
+        description="How the build checks content.",
+    )
+
+    @field_validator("identifier")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(
+                f"{value!r} is not a reverse-DNS identifier; write it like com.example.certificates"
+            )
+        return value
+
+    @field_validator("removal_date")
+    @classmethod
+    def _removal_date(cls, value: str | None) -> str | None:
+        parse_time(value)
+        return value
+
+    @field_validator("payloads")
+    @classmethod
+    def _raw_payloads(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for item in value:
+            ptype = item.get("PayloadType")
+            if not isinstance(ptype, str) or not ptype:
+                raise ValueError("each entry of payloads needs a PayloadType")
+            _check_plist_value(item, ptype)
+        return value
+
+
+def _check_plist_value(value: Any, where: str, depth: int = 0) -> None:
+    if depth > 32:
+        raise ValueError(f"{where}: nested too deeply")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"{where}: plist dictionary keys must be strings")
+            _check_plist_value(v, f"{where}.{k}", depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_plist_value(v, f"{where}[{i}]", depth + 1)
+    elif value is None:
+        raise ValueError(f"{where}: a plist cannot hold null; remove the key or give a value")
+    elif not isinstance(value, str | int | float | bool | bytes | dt.datetime):
+        raise ValueError(f"{where}: {type(value).__name__} is not a plist type")

@@ -1,0 +1,88 @@
+"""Plists out (byte-stable, read back by two parsers) and in (hardened)."""
+
+from __future__ import annotations
+
+import plistlib
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import need_tool
+
+from mobileconfig.errors import ProfileError
+from mobileconfig.render import MAX_DEPTH, DamagedData, dumps, loads
+
+VALUE = {
+    "b": [1, 2.5, True, False, b"\x00\x01binary", {"nested": "x"}],
+    "a": 'text with <xml> & "quotes"',
+}
+
+
+def test_keys_sorted_and_stable() -> None:
+    first = dumps(VALUE)
+    assert first == dumps(dict(reversed(list(VALUE.items()))))
+    assert first.index(b"<key>a</key>") < first.index(b"<key>b</key>")
+
+
+@pytest.mark.parametrize("fmt", ["xml", "binary"])
+def test_round_trip_with_plistlib_and_ours(fmt: str) -> None:
+    data = dumps(VALUE, fmt)  # type: ignore[arg-type]
+    assert plistlib.loads(data) == VALUE
+    read = loads(data)
+    assert read.value == VALUE and read.format == fmt and not read.damaged
+
+
+def test_independent_parser_plistutil(tmp_path: Path) -> None:
+    tool = need_tool("plistutil")
+    src = tmp_path / "in.plist"
+    src.write_bytes(dumps(VALUE))
+    out = tmp_path / "out.bplist"
+    subprocess.run([tool, "-i", str(src), "-o", str(out), "-f", "bin"], check=True, timeout=30)
+    assert plistlib.loads(out.read_bytes()) == VALUE
+
+
+def test_entities_refused() -> None:
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE plist [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><plist><string>&b;</string></plist>'
+    )
+    with pytest.raises(ProfileError, match="entity"):
+        loads(bomb, source="bomb.plist")
+    external = (
+        b'<?xml version="1.0"?><!DOCTYPE plist [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<plist><string>&x;</string></plist>"
+    )
+    with pytest.raises(ProfileError, match="entit"):
+        loads(external)
+
+
+def test_depth_limited() -> None:
+    deep = b"<plist>" + b"<array>" * (MAX_DEPTH + 5) + b"</array>" * (MAX_DEPTH + 5) + b"</plist>"
+    with pytest.raises(ProfileError, match="nested deeper"):
+        loads(deep)
+
+
+def test_damaged_base64_is_kept_and_flagged() -> None:
+    xml = (
+        b"<plist><dict><key>PayloadContent</key>"
+        b"<data>QUJD-----ENDCERTIFICATE-----</data></dict></plist>"
+    )
+    read = loads(xml)
+    value = read.value["PayloadContent"]
+    assert isinstance(value, DamagedData) and read.damaged == ["PayloadContent"]
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"",
+        b"not a plist",
+        b"<plist><integer>x</integer></plist>",
+        b"<plist><dict><string>a</string></dict></plist>",
+        b"bplist00\x00\x01garbage",
+        b"<plist><foo/></plist>",
+    ],
+)
+def test_garbage_raises_profile_error(junk: bytes) -> None:
+    with pytest.raises(ProfileError):
+        loads(junk, source="junk")
