@@ -1,29 +1,39 @@
-"""Build a profile from a spec: compile, check, render. No files are written here.
+"""Build a profile from a spec: render, compile, check, render the plist, sign.
 
-:class:`Builder` loads a spec, its certificates and its signer once and then builds
-as many profiles as asked, in memory.
+:class:`Builder` reads a spec once and builds as many profiles as asked, in memory,
+with no files written and no subprocesses: certificate files are parsed once, chain
+checks of an unchanged bundle are done once, and the signer is loaded once. It is safe
+to call from several threads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mobileconfig.findings import Report
+from mobileconfig.pki.certs import Certificate, load_certificate_file
 from mobileconfig.render import PlistFormat, dumps
 from mobileconfig.spec.compile import (
     CompiledProfile,
     SpecSource,
+    check_spec,
     compile_spec,
-    load_spec,
-    spec_from_mapping,
+    read_spec,
 )
+from mobileconfig.spec.load import LoadedYAML
 from mobileconfig.spec.model import parse_duration, parse_time
+from mobileconfig.spec.template import has_templates
 
-__all__ = ["BuildResult", "Builder", "build", "check_compiled"]
+if TYPE_CHECKING:
+    from mobileconfig.cms import Signer
+
+__all__ = ["BuildResult", "Builder", "build"]
 
 
 @dataclass
@@ -33,69 +43,148 @@ class BuildResult:
     data: bytes
     report: Report
     compiled: CompiledProfile
-
-
-def check_compiled(compiled: CompiledProfile, *, at: dt.datetime | None = None) -> Report:
-    """Run every content check on a compiled profile and return the report (never raises)."""
-    from mobileconfig.pki.chains import Policy, validate
-
-    report = Report(list(compiled.findings))
-    settings = compiled.source.spec.validate_ if compiled.source else None
-    when = at or (parse_time(settings.at) if settings else None)
-    policy = (
-        Policy(expiry_warning=parse_duration(settings.expiry_warning)) if settings else Policy()
-    )
-    certs = [b.certificate for b in compiled.certificates]
-    if certs:
-        report.merge(validate(certs, at=when, policy=policy))
-    if settings and settings.accept:
-        report.accept([r.model_dump(exclude_none=True) for r in settings.accept])
-    return report
+    signed: bool = False
 
 
 class Builder:
-    """A spec loaded once, built many times."""
+    """A spec read once, built many times (per user, per device).
+
+    ``spec`` is a path to a YAML file, a mapping (the spec as a dictionary: give
+    ``base_dir`` for its relative paths), or a :class:`SpecSource`.
+    """
 
     def __init__(
-        self, spec: str | Path | Mapping[str, Any] | SpecSource, *, base_dir: str | Path = "."
+        self,
+        spec: str | os.PathLike[str] | Mapping[str, Any] | SpecSource,
+        *,
+        base_dir: str | os.PathLike[str] = ".",
+        signer: Signer | None = None,
     ) -> None:
+        self._fixed: SpecSource | None = None
         if isinstance(spec, SpecSource):
-            self.source = spec
+            self._loaded, self._base, self._fixed = spec.loaded, spec.base_dir, spec
         elif isinstance(spec, Mapping):
-            self.source = spec_from_mapping(spec, base_dir=base_dir)
+            self._loaded = LoadedYAML(dict(spec), "<spec>", {(): 1})
+            self._base = Path(base_dir).resolve()
         else:
-            self.source = load_spec(spec)
-        self._compiled: CompiledProfile | None = None
+            self._loaded, self._base = read_spec(Path(spec))
+        self.templated = has_templates(self._loaded.value)
+        if self._fixed is None and not self.templated:
+            self._fixed = check_spec(self._loaded, self._base)
+        self.signer = signer
+        self._lock = threading.Lock()
+        self._files: dict[tuple[str, int, int], list[Certificate]] = {}
+        self._checks: dict[tuple[Any, ...], Report] = {}
+        self._now = dt.datetime.now(dt.UTC)
 
-    def compile(self) -> CompiledProfile:
-        if self._compiled is None:
-            self._compiled = compile_spec(self.source)
-        return self._compiled
+    # -- inputs ----------------------------------------------------------------------
+    @property
+    def file(self) -> str:
+        return self._loaded.file
 
-    def check(self, *, at: dt.datetime | None = None) -> Report:
-        return check_compiled(self.compile(), at=at)
+    def source(self, variables: Mapping[str, Any] | None = None) -> SpecSource:
+        """The checked spec for these variables (the same object when nothing is templated)."""
+        if self._fixed is not None:
+            return self._fixed
+        return check_spec(self._loaded, self._base, variables or {})
+
+    def _load(self, path: Path, shown: str) -> list[Certificate]:
+        try:
+            st = path.stat()
+            key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+        except OSError:
+            return load_certificate_file(path, display=shown)  # raises the right error
+        with self._lock:
+            cached = self._files.get(key)
+        if cached is None:
+            cached = load_certificate_file(path, display=shown)
+            with self._lock:
+                self._files[key] = cached
+        return cached
+
+    # -- steps -----------------------------------------------------------------------
+    def compile(self, variables: Mapping[str, Any] | None = None) -> CompiledProfile:
+        return compile_spec(self.source(variables), load=self._load)
+
+    def check_compiled(self, compiled: CompiledProfile, *, at: dt.datetime | None = None) -> Report:
+        """Every content check on a compiled profile; never raises."""
+        from mobileconfig.pki.chains import Policy, validate
+
+        src = compiled.source
+        settings = src.spec.validate_ if src is not None else None
+        when = at or (parse_time(settings.at) if settings else None) or self._now
+        window = parse_duration(settings.expiry_warning) if settings else dt.timedelta(days=30)
+        certs = [b.certificate for b in compiled.certificates]
+        key = (when, window, tuple((c.sha256, c.origin, c.name) for c in certs))
+        with self._lock:
+            chain_report = self._checks.get(key)
+        if chain_report is None:
+            chain_report = validate(certs, at=when, policy=Policy(expiry_warning=window))
+            with self._lock:
+                self._checks[key] = chain_report
+        report = Report(list(compiled.findings))
+        report.merge(Report(list(chain_report.findings), list(chain_report.chains)))
+        if settings and settings.accept:
+            report.accept([r.model_dump(exclude_none=True) for r in settings.accept])
+        return report
+
+    def check(
+        self, variables: Mapping[str, Any] | None = None, *, at: dt.datetime | None = None
+    ) -> Report:
+        return self.check_compiled(self.compile(variables), at=at)
 
     def build_result(
-        self, *, at: dt.datetime | None = None, fmt: PlistFormat = "xml", strict: bool | None = None
+        self,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        at: dt.datetime | None = None,
+        fmt: PlistFormat = "xml",
+        strict: bool | None = None,
+        sign: bool | None = None,
     ) -> BuildResult:
-        """Compile, check and render; raises ValidationFailed when the checks refuse it."""
-        compiled = self.compile()
-        report = check_compiled(compiled, at=at)
-        strict_mode = self.source.spec.validate_.strict if strict is None else strict
+        """Compile, check, render and (with a signer) sign. Raises
+        :class:`~mobileconfig.errors.ValidationFailed` when the checks refuse the content."""
+        compiled = self.compile(variables)
+        report = self.check_compiled(compiled, at=at)
+        src = compiled.source
+        strict_mode = src.spec.validate_.strict if strict is None and src else bool(strict)
         report.raise_for_errors(strict=strict_mode)
         data = dumps(compiled.profile.to_plist(), fmt)
-        return BuildResult(data, report, compiled)
+        do_sign = self.signer is not None if sign is None else sign
+        if do_sign:
+            from mobileconfig.cms import sign as cms_sign
 
-    def build(self, *, at: dt.datetime | None = None, fmt: PlistFormat = "xml") -> bytes:
-        return self.build_result(at=at, fmt=fmt).data
+            if self.signer is None:
+                from mobileconfig.errors import MobileconfigError
+
+                raise MobileconfigError("signing was asked for, but no signer is set")
+            data = cms_sign(data, self.signer)
+        return BuildResult(data, report, compiled, signed=do_sign)
+
+    def build(
+        self,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        at: dt.datetime | None = None,
+        fmt: PlistFormat = "xml",
+    ) -> bytes:
+        """The profile's bytes for ``variables``; raises on bad input or refused content."""
+        return self.build_result(variables, at=at, fmt=fmt).data
 
 
 def build(
-    spec: str | Path | Mapping[str, Any],
+    spec: str | os.PathLike[str] | Mapping[str, Any],
+    variables: Mapping[str, Any] | None = None,
     *,
-    base_dir: str | Path = ".",
+    base_dir: str | os.PathLike[str] = ".",
+    sign: Signer | None = None,
     at: dt.datetime | None = None,
     fmt: PlistFormat = "xml",
 ) -> bytes:
-    """Build one profile and return its bytes; raises on bad input or refused content."""
-    return Builder(spec, base_dir=base_dir).build(at=at, fmt=fmt)
+    """Build one profile in memory and return its bytes.
+
+    ``sign`` is a loaded :class:`~mobileconfig.cms.Signer`; without it the profile is
+    unsigned. Raises :class:`~mobileconfig.errors.MobileconfigError` on bad input and
+    :class:`~mobileconfig.errors.ValidationFailed` when the content is refused.
+    """
+    return Builder(spec, base_dir=base_dir, signer=sign).build(variables, at=at, fmt=fmt)

@@ -90,6 +90,49 @@ def _print_report(
         out.info(text + accepted)
 
 
+def _variables(args: argparse.Namespace) -> dict[str, Any]:
+    """Template variables from --vars FILE (YAML or JSON) then --var NAME=VALUE."""
+    from mobileconfig.errors import SpecError
+
+    values: dict[str, Any] = {}
+    for path in getattr(args, "vars", None) or []:
+        import yaml
+
+        from mobileconfig.errors import Location
+
+        try:
+            with open(path, encoding="utf-8") as fh:
+                loaded = yaml.safe_load(fh)
+        except FileNotFoundError:
+            raise SpecError("variables file not found", location=Location(path)) from None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            detail = str(exc).splitlines()[0]
+            raise SpecError(f"cannot read variables: {detail}", location=Location(path)) from None
+        if not isinstance(loaded, dict):
+            raise SpecError(
+                "a variables file must hold a mapping of names to values", location=Location(path)
+            )
+        values.update({str(k): v for k, v in loaded.items()})
+    for item in getattr(args, "var", None) or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SpecError(f"--var {item!r}: write it as NAME=VALUE")
+        values[name.strip()] = value
+    return values
+
+
+def _add_variable_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--var", action="append", metavar="NAME=VALUE", help="a template variable (repeatable)"
+    )
+    p.add_argument(
+        "--vars",
+        action="append",
+        metavar="FILE",
+        help="template variables from a YAML or JSON file (repeatable)",
+    )
+
+
 # -- build ---------------------------------------------------------------------------
 
 
@@ -101,7 +144,7 @@ def cmd_build(args: argparse.Namespace, out: _Out) -> int:
     builder = Builder(args.spec)
     try:
         result = builder.build_result(
-            at=_at(args.at), fmt=args.format, strict=True if args.strict else None
+            _variables(args), at=_at(args.at), fmt=args.format, strict=True if args.strict else None
         )
     except ValidationFailed as exc:
         _print_report(exc.report, "text", out)
@@ -133,8 +176,9 @@ def cmd_validate(args: argparse.Namespace, out: _Out) -> int:
         from mobileconfig.builder import Builder
 
         builder = Builder(args.target)
-        report = builder.check(at=at)
-        strict = args.strict or builder.source.spec.validate_.strict
+        variables = _variables(args)
+        report = builder.check(variables, at=at)
+        strict = args.strict or builder.source(variables).spec.validate_.strict
     else:
         from mobileconfig.pki.chains import validate
         from mobileconfig.reader import profile_certificates, read_profile_file
@@ -193,6 +237,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--at", metavar="TIME", help="validation time, ISO 8601 (default: now)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    _add_variable_options(p)
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser(
@@ -206,6 +251,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--at", metavar="TIME", help="validation time, ISO 8601 (default: now)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    _add_variable_options(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(

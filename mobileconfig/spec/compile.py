@@ -9,10 +9,11 @@ other payload as it was.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import glob
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -36,8 +37,10 @@ __all__ = [
     "BundledCertificate",
     "CompiledProfile",
     "SpecSource",
+    "check_spec",
     "compile_spec",
     "load_spec",
+    "read_spec",
     "spec_from_mapping",
 ]
 
@@ -78,20 +81,46 @@ class CompiledProfile:
     source: SpecSource | None = None
 
 
-def load_spec(path: str | Path, *, display: str | None = None) -> SpecSource:
-    """Read and check a spec file. Raises :class:`SpecError` naming the file and line."""
+def read_spec(path: str | Path, *, display: str | None = None) -> tuple[LoadedYAML, Path]:
+    """Parse a spec file's YAML (not yet checked); the folder its paths are relative to."""
     p = Path(path)
     shown = display or str(path)
     text = read_spec_text(p, shown)
-    loaded = load_yaml(text, file=shown)
-    return _check(loaded, p.resolve().parent)
+    return load_yaml(text, file=shown), p.resolve().parent
+
+
+def load_spec(
+    path: str | Path,
+    *,
+    display: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> SpecSource:
+    """Read, render and check a spec file. Raises :class:`SpecError` naming the file and line."""
+    loaded, base = read_spec(path, display=display)
+    return check_spec(loaded, base, variables)
 
 
 def spec_from_mapping(
-    data: Mapping[str, Any], *, base_dir: str | Path = ".", file: str = "<spec>"
+    data: Mapping[str, Any],
+    *,
+    base_dir: str | Path = ".",
+    file: str = "<spec>",
+    variables: Mapping[str, Any] | None = None,
 ) -> SpecSource:
     """Check a spec given as a dictionary (the library API's entry point)."""
-    return _check(LoadedYAML(dict(data), file, {(): 1}), Path(base_dir).resolve())
+    return check_spec(LoadedYAML(dict(data), file, {(): 1}), Path(base_dir).resolve(), variables)
+
+
+def check_spec(
+    loaded: LoadedYAML, base_dir: Path, variables: Mapping[str, Any] | None = None
+) -> SpecSource:
+    """Render templated values with ``variables`` (always: an undefined one is an error),
+    then check the result against :class:`ProfileSpec`."""
+    from mobileconfig.spec.template import has_templates, render_values
+
+    if has_templates(loaded.value):
+        loaded = render_values(loaded, variables or {})
+    return _check(loaded, base_dir)
 
 
 def _check(loaded: LoadedYAML, base_dir: Path) -> SpecSource:
@@ -242,8 +271,21 @@ def _display(path: Path, base: Path) -> str:
         return str(path)
 
 
-def collect_certificates(src: SpecSource) -> tuple[list[BundledCertificate], list[Finding]]:
-    """Every certificate the spec lists, once each (duplicates reported as MC001)."""
+CertificateLoader = Callable[[Path, str], list[Certificate]]
+
+
+def _load_file(path: Path, shown: str) -> list[Certificate]:
+    return load_certificate_file(path, display=shown)
+
+
+def collect_certificates(
+    src: SpecSource, load: CertificateLoader = _load_file
+) -> tuple[list[BundledCertificate], list[Finding]]:
+    """Every certificate the spec lists, once each (duplicates reported as MC001).
+
+    ``load`` reads one file; a caller that builds many profiles passes a caching one.
+    The certificates returned are this build's own copies (origin and name set), so a
+    cache's objects are never changed."""
     seen: dict[str, BundledCertificate] = {}
     findings: list[Finding] = []
     for index, item in enumerate(src.spec.certificates):
@@ -251,7 +293,7 @@ def collect_certificates(src: SpecSource) -> tuple[list[BundledCertificate], lis
         where = src.location("certificates", index)
         for path, shown in _expand(entry, src, where):
             try:
-                certs = load_certificate_file(path, display=shown)
+                certs = [copy.copy(c) for c in load(path, shown)]
             except CertificateError as exc:
                 raise CertificateError(
                     f"{exc.location or shown}: {exc.message}", location=where, hint=exc.hint
@@ -364,10 +406,10 @@ def raw_payloads(identifier: str, items: list[dict[str, Any]]) -> list[RawPayloa
     return out
 
 
-def compile_spec(src: SpecSource) -> CompiledProfile:
+def compile_spec(src: SpecSource, *, load: CertificateLoader = _load_file) -> CompiledProfile:
     """Build the Profile model for a checked spec (no validation of content here)."""
     spec = src.spec
-    bundle, findings = collect_certificates(src)
+    bundle, findings = collect_certificates(src, load)
     payloads: list[Payload | RawPayload] = []
     payloads.extend(certificate_payloads(spec.identifier, bundle))
     payloads.extend(raw_payloads(spec.identifier, spec.payloads))
