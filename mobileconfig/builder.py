@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mobileconfig.errors import MobileconfigError
 from mobileconfig.findings import Report
 from mobileconfig.pki.certs import Certificate, load_certificate_file
-from mobileconfig.render import PlistFormat, dumps
+from mobileconfig.render import PlistFormat, dumps, dumps_array
 from mobileconfig.spec.compile import (
     CompiledProfile,
     SpecSource,
@@ -44,6 +45,18 @@ class BuildResult:
     report: Report
     compiled: CompiledProfile
     signed: bool = False
+    encrypted: bool = False
+
+    @property
+    def holds_private_key(self) -> bool:
+        """True when the profile carries a private key readable without a device key
+        (a PKCS#12 payload in clear); such files are written 0600."""
+        if self.encrypted:
+            return False
+        return any(
+            getattr(p, "payload_type", "") == "com.apple.security.pkcs12"
+            for p in self.compiled.profile.payload_content
+        )
 
 
 class Builder:
@@ -75,6 +88,7 @@ class Builder:
         self._lock = threading.Lock()
         self._files: dict[tuple[str, int, int], list[Certificate]] = {}
         self._checks: dict[tuple[Any, ...], Report] = {}
+        self._signers: dict[str, Signer | None] = {}
         self._now = dt.datetime.now(dt.UTC)
 
     # -- inputs ----------------------------------------------------------------------
@@ -114,7 +128,7 @@ class Builder:
         settings = src.spec.validate_ if src is not None else None
         when = at or (parse_time(settings.at) if settings else None) or self._now
         window = parse_duration(settings.expiry_warning) if settings else dt.timedelta(days=30)
-        certs = [b.certificate for b in compiled.certificates]
+        certs = [b.certificate for b in compiled.certificates] + compiled.leaves
         key = (when, window, tuple((c.sha256, c.origin, c.name) for c in certs))
         with self._lock:
             chain_report = self._checks.get(key)
@@ -133,6 +147,24 @@ class Builder:
     ) -> Report:
         return self.check_compiled(self.compile(variables), at=at)
 
+    def signer_for(self, src: SpecSource) -> Signer | None:
+        """The signer: the one given to the Builder, else the spec's ``sign:`` (loaded once)."""
+        if self.signer is not None:
+            return self.signer
+        settings = src.spec.sign
+        if settings is None:
+            return None
+        key = settings.model_dump_json()
+        with self._lock:
+            if key in self._signers:
+                return self._signers[key]
+        from mobileconfig.signing import signer_from_spec
+
+        loaded = signer_from_spec(src)
+        with self._lock:
+            self._signers[key] = loaded
+        return loaded
+
     def build_result(
         self,
         variables: Mapping[str, Any] | None = None,
@@ -141,25 +173,45 @@ class Builder:
         fmt: PlistFormat = "xml",
         strict: bool | None = None,
         sign: bool | None = None,
+        encrypt_to: Certificate | None = None,
     ) -> BuildResult:
-        """Compile, check, render and (with a signer) sign. Raises
-        :class:`~mobileconfig.errors.ValidationFailed` when the checks refuse the content."""
+        """Compile, check, render, encrypt (with ``encrypt_to``) and sign (with a signer,
+        unless ``sign=False``). Raises :class:`~mobileconfig.errors.ValidationFailed` when
+        the checks refuse the content."""
         compiled = self.compile(variables)
         report = self.check_compiled(compiled, at=at)
         src = compiled.source
-        strict_mode = src.spec.validate_.strict if strict is None and src else bool(strict)
+        assert src is not None
+        signer = self.signer_for(src) if sign is not False else None
+        if sign and signer is None:
+            raise MobileconfigError(
+                "signing was asked for, but neither the spec (sign:) nor the caller gave a signer"
+            )
+        if signer is not None:
+            report.extend(signer.check(at or self._now))
+        strict_mode = src.spec.validate_.strict if strict is None else strict
         report.raise_for_errors(strict=strict_mode)
-        data = dumps(compiled.profile.to_plist(), fmt)
-        do_sign = self.signer is not None if sign is None else sign
-        if do_sign:
+        profile = compiled.profile
+        if encrypt_to is not None:
+            from mobileconfig.cms import encrypt_payload_content
+
+            inner = dumps_array([p.to_plist() for p in profile.payload_content])
+            profile = profile.model_copy(
+                update={
+                    "payload_content": [],
+                    "is_encrypted": True,
+                    "encrypted_payload_content": encrypt_payload_content(inner, encrypt_to),
+                }
+            )
+        data = dumps(profile.to_plist(), fmt)
+        if signer is not None:
             from mobileconfig.cms import sign as cms_sign
 
-            if self.signer is None:
-                from mobileconfig.errors import MobileconfigError
-
-                raise MobileconfigError("signing was asked for, but no signer is set")
-            data = cms_sign(data, self.signer)
-        return BuildResult(data, report, compiled, signed=do_sign)
+            digest = src.spec.sign.digest if src.spec.sign is not None else "sha256"
+            data = cms_sign(data, signer, digest=digest)
+        return BuildResult(
+            data, report, compiled, signed=signer is not None, encrypted=encrypt_to is not None
+        )
 
     def build(
         self,

@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import datetime as dt
 
+    from mobileconfig.cms import Signer
     from mobileconfig.findings import Report
+    from mobileconfig.pki.certs import Certificate
+    from mobileconfig.secrets import Secret
 
 __all__ = ["main"]
 
@@ -136,15 +139,90 @@ def _add_variable_options(p: argparse.ArgumentParser) -> None:
 # -- build ---------------------------------------------------------------------------
 
 
+def _secret_from_args(env: str | None, file: str | None, label: str) -> Secret | None:
+    from mobileconfig.errors import MobileconfigError
+    from mobileconfig.secrets import Secret
+
+    if env and file:
+        raise MobileconfigError(f"give the {label} by environment variable or by file, not both")
+    if env:
+        return Secret.from_env(env)
+    if file:
+        return Secret.from_file(file)
+    return None
+
+
+def _signer_from_args(args: argparse.Namespace) -> Signer | None:
+    if not getattr(args, "sign_with", None):
+        return None
+    from mobileconfig.signing import load_signer
+
+    return load_signer(
+        args.sign_with,
+        key=args.sign_key,
+        chain=args.sign_chain or [],
+        password=_secret_from_args(args.sign_password_env, args.sign_password_file, "password"),
+        key_password=_secret_from_args(args.sign_key_password_env, None, "key password"),
+    )
+
+
+def _add_signer_options(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    g = p.add_argument_group("signer")
+    g.add_argument(
+        "--sign-with",
+        metavar="FILE",
+        required=required,
+        help="the signer: a PKCS#12 (.p12/.pfx) or a PEM certificate (with --sign-key)",
+    )
+    g.add_argument("--sign-key", metavar="FILE", help="the signer's PEM private key")
+    g.add_argument(
+        "--sign-chain",
+        metavar="FILE",
+        action="append",
+        help="intermediate certificates to include (repeatable)",
+    )
+    g.add_argument(
+        "--sign-password-env",
+        metavar="NAME",
+        help="environment variable holding the PKCS#12 password",
+    )
+    g.add_argument("--sign-password-file", metavar="FILE", help="file holding the PKCS#12 password")
+    g.add_argument(
+        "--sign-key-password-env",
+        metavar="NAME",
+        help="environment variable holding the PEM key's password",
+    )
+
+
+def _load_certificate_arg(path: str, what: str) -> Certificate:
+    from mobileconfig.errors import MobileconfigError
+    from mobileconfig.pki.certs import load_certificate_file
+
+    certs = load_certificate_file(path)
+    if len(certs) != 1:
+        raise MobileconfigError(
+            f"{path}: {what} must hold exactly one certificate, it holds {len(certs)}"
+        )
+    return certs[0]
+
+
 def cmd_build(args: argparse.Namespace, out: _Out) -> int:
     from mobileconfig.builder import Builder
-    from mobileconfig.errors import ValidationFailed
+    from mobileconfig.errors import MobileconfigError, ValidationFailed
     from mobileconfig.output import write_output
 
-    builder = Builder(args.spec)
+    if args.unsigned and args.sign_with:
+        raise MobileconfigError("--unsigned and --sign-with contradict each other")
+    builder = Builder(args.spec, signer=_signer_from_args(args))
+    recipient = _load_certificate_arg(args.encrypt_to, "--encrypt-to") if args.encrypt_to else None
     try:
         result = builder.build_result(
-            _variables(args), at=_at(args.at), fmt=args.format, strict=True if args.strict else None
+            _variables(args),
+            at=_at(args.at),
+            fmt=args.format,
+            strict=True if args.strict else None,
+            sign=False if args.unsigned else None,
+            encrypt_to=recipient,
         )
     except ValidationFailed as exc:
         _print_report(exc.report, "text", out)
@@ -152,11 +230,14 @@ def cmd_build(args: argparse.Namespace, out: _Out) -> int:
         return 1
     if result.report.findings:
         _print_report(result.report, "text", out)
-    write_output(args.output, result.data)
+    write_output(args.output, result.data, private=result.holds_private_key)
     if args.output not in (None, "-"):
         n = len(result.compiled.profile.payload_content)
         plural = "s" if n != 1 else ""
-        out.info(f"wrote {args.output}: {n} payload{plural}, unsigned, {len(result.data)} bytes")
+        how = "signed" if result.signed else "unsigned"
+        if result.encrypted:
+            how += ", encrypted"
+        out.info(f"wrote {args.output}: {n} payload{plural}, {how}, {len(result.data)} bytes")
     return 0
 
 
@@ -191,6 +272,118 @@ def cmd_validate(args: argparse.Namespace, out: _Out) -> int:
         strict = args.strict
     _print_report(report, args.format, out, to_stdout=True, extra={"target": args.target})
     return 1 if report.has_errors(strict=strict) else 0
+
+
+# -- verify, sign, unsign --------------------------------------------------------------
+
+
+def _anchors(args: argparse.Namespace) -> list[Certificate]:
+    from mobileconfig.pki.certs import load_certificate_file
+
+    anchors: list[Certificate] = []
+    for path in getattr(args, "ca", None) or []:
+        anchors.extend(load_certificate_file(path))
+    if getattr(args, "public_roots", False):
+        from mobileconfig.cms import public_roots
+
+        anchors.extend(public_roots())
+    return anchors
+
+
+def cmd_verify(args: argparse.Namespace, out: _Out) -> int:
+    from mobileconfig.cms import verify
+    from mobileconfig.errors import ProfileError
+    from mobileconfig.findings import Report
+    from mobileconfig.inspection import certificate_json, verification_json
+    from mobileconfig.reader import read_profile_file
+
+    loaded = read_profile_file(args.profile)
+    if loaded.signed is None:
+        raise ProfileError(
+            f"{args.profile}: the profile is not signed, so there is nothing to verify "
+            "(mobileconfig sign signs it)"
+        )
+    result = verify(loaded.signed, anchors=_anchors(args), at=_at(args.at))
+    if args.format == "json":
+        report = Report(list(result.findings))
+        data = {"file": args.profile, **verification_json(result), **report.to_json()}
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"{args.profile}: {result.status}: {result.reason}")
+        if result.signer is not None:
+            signer = certificate_json(result.signer)
+            print(f"  signer: {signer['subject']} (until {signer['not_after']})")
+        print(f"  digest: {result.digest_algorithm}, signature: {result.signature_algorithm}")
+        for finding in sorted(result.findings, key=lambda f: f.sort_key()):
+            print("  " + finding.format().replace("\n", "\n  "))
+    return 0 if result.status == "trusted" else 1
+
+
+def cmd_sign(args: argparse.Namespace, out: _Out) -> int:
+    from mobileconfig.cms import sign
+    from mobileconfig.output import write_output
+    from mobileconfig.reader import read_profile_file
+
+    loaded = read_profile_file(args.profile)
+    signer = _signer_from_args(args)
+    assert signer is not None  # --sign-with is required here
+    findings = signer.check(_at(args.at))
+    for finding in findings:
+        print(finding.format(), file=sys.stderr)
+    if any(f.blocks for f in findings):
+        out.error(f"{signer.source}: cannot sign with this certificate; nothing written")
+        return 1
+    if loaded.signed is not None:
+        out.info(f"{args.profile} was already signed; signing its content again")
+    write_output(args.output, sign(loaded.content, signer, digest=args.digest))
+    if args.output not in (None, "-"):
+        out.info(f"wrote {args.output}: signed by {signer.certificate.subject_text}")
+    return 0
+
+
+def cmd_unsign(args: argparse.Namespace, out: _Out) -> int:
+    from mobileconfig.cms import verify
+    from mobileconfig.errors import ProfileError
+    from mobileconfig.output import write_output
+    from mobileconfig.reader import read_profile_file
+
+    loaded = read_profile_file(args.profile)
+    if loaded.signed is None:
+        raise ProfileError(f"{args.profile}: the profile is not signed")
+    result = verify(loaded.signed, anchors=_anchors(args), at=_at(args.at))
+    state = "valid" if result.valid else "INVALID"
+    out.info(f"{args.profile}: signature {state} ({result.status}: {result.reason})")
+    write_output(args.output, loaded.content)
+    if args.output not in (None, "-"):
+        out.info(f"wrote {args.output}: the signed content, {len(loaded.content)} bytes")
+    return 0 if result.valid else 1
+
+
+# -- inspect ---------------------------------------------------------------------------
+
+
+def cmd_inspect(args: argparse.Namespace, out: _Out) -> int:
+    from mobileconfig.inspection import inspect_profile, render_text
+    from mobileconfig.reader import read_profile_file
+
+    loaded = read_profile_file(args.profile)
+    decrypt = None
+    if args.decrypt_with:
+        from mobileconfig.signing import load_signer
+
+        decrypt = load_signer(
+            args.decrypt_with,
+            key=args.decrypt_key,
+            password=_secret_from_args(
+                args.decrypt_password_env, args.decrypt_password_file, "password"
+            ),
+        )
+    data = inspect_profile(loaded, anchors=_anchors(args), at=_at(args.at), decrypt_with=decrypt)
+    if args.format == "json":
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        print(render_text(data))
+    return 1 if data["summary"]["errors"] else 0
 
 
 # -- schema --------------------------------------------------------------------------
@@ -237,7 +430,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--at", metavar="TIME", help="validation time, ISO 8601 (default: now)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument(
+        "--unsigned",
+        action="store_true",
+        help="do not sign, even when the spec has sign: (for MDM upload)",
+    )
+    p.add_argument(
+        "--encrypt-to", metavar="CERT", help="encrypt the payloads to this device certificate (RSA)"
+    )
     _add_variable_options(p)
+    _add_signer_options(p)
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser(
@@ -253,6 +455,90 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     _add_variable_options(p)
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "inspect",
+        parents=[common],
+        help="show what a profile installs",
+        description="Show a profile's container, signer, payloads, certificates and "
+        "identities (never a password), then the findings on its certificates. Reads any "
+        "profile: signed or not, XML or binary.",
+    )
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--at", metavar="TIME", help="validation time, ISO 8601 (default: now)")
+    p.add_argument(
+        "--ca",
+        metavar="FILE",
+        action="append",
+        help="a root you trust for the signature (repeatable)",
+    )
+    p.add_argument(
+        "--public-roots",
+        action="store_true",
+        help="trust the public roots of the certifi bundle for the signature",
+    )
+    p.add_argument(
+        "--decrypt-with",
+        metavar="FILE",
+        help="the device identity (PKCS#12, or PEM with --decrypt-key) that opens "
+        "an encrypted profile",
+    )
+    p.add_argument("--decrypt-key", metavar="FILE", help="PEM private key for --decrypt-with")
+    p.add_argument(
+        "--decrypt-password-env",
+        metavar="NAME",
+        help="environment variable holding the PKCS#12 password",
+    )
+    p.add_argument(
+        "--decrypt-password-file", metavar="FILE", help="file holding the PKCS#12 password"
+    )
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="verify a signed profile",
+        description="Verify a signed profile's signature and its signer's chain. Exit 0 when "
+        "valid and trusted, 1 otherwise.",
+    )
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("--ca", metavar="FILE", action="append", help="a trusted root (repeatable)")
+    p.add_argument(
+        "--public-roots", action="store_true", help="trust the public roots of the certifi bundle"
+    )
+    p.add_argument("--at", metavar="TIME", help="verification time, ISO 8601 (default: now)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "sign",
+        parents=[common],
+        help="sign a profile",
+        description="Sign a profile: SHA-256 by default, the signer's intermediates included.",
+    )
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("-o", "--output", metavar="OUT", help="output file, or - for standard output")
+    p.add_argument("--digest", choices=["sha256", "sha384", "sha512"], default="sha256")
+    p.add_argument("--at", metavar="TIME", help="check the signer's validity at this time")
+    _add_signer_options(p, required=True)
+    p.set_defaults(func=cmd_sign)
+
+    p = sub.add_parser(
+        "unsign",
+        parents=[common],
+        help="remove a profile's signature",
+        description="Write a signed profile's content unsigned (for an MDM that signs "
+        "itself), and say whether the signature was valid.",
+    )
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("-o", "--output", metavar="OUT", help="output file, or - for standard output")
+    p.add_argument("--ca", metavar="FILE", action="append", help="a trusted root (repeatable)")
+    p.add_argument(
+        "--public-roots", action="store_true", help="trust the public roots of the certifi bundle"
+    )
+    p.add_argument("--at", metavar="TIME", help="verification time, ISO 8601 (default: now)")
+    p.set_defaults(func=cmd_unsign)
 
     p = sub.add_parser(
         "schema",

@@ -68,7 +68,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from mobileconfig.errors import CMSError, IdentityError, Location, MobileconfigError
 from mobileconfig.findings import Finding, make_finding
-from mobileconfig.pki.certs import Certificate, load_certificates
+from mobileconfig.pki.certs import PARSE_ERRORS, Certificate, check_parsed, load_certificates
 
 if TYPE_CHECKING:
     from mobileconfig.pki.chains import ChainResult, Policy
@@ -608,8 +608,8 @@ def _unwrap(raw: bytes, source: str) -> SignedProfile:
             cert_der = choice.chosen.dump()
             try:
                 cert = x509.load_der_x509_certificate(cert_der)
-                _ = cert.subject, cert.issuer, cert.not_valid_after_utc, cert.extensions
-            except (ValueError, TypeError) as exc:
+                check_parsed(cert)  # every field, key included: it parses lazily
+            except PARSE_ERRORS as exc:
                 raise CMSError(
                     f"certificate {index} in the CMS cannot be parsed: {_short(exc)}",
                     location=where,

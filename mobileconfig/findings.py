@@ -355,6 +355,84 @@ CATALOGUE: dict[str, Code] = _codes(
      "Move the value out of the spec: {env: NAME}, {file: path} or {prompt: true}."),
     ("MC305", W, "SCEP over plain HTTP without a CA fingerprint",
      "Set the SCEP CAFingerprint to the CA certificate's fingerprint, or use an https URL."),
+    ("MC306", I, "intermediate from a PKCS#12 added to the profile",
+     "Nothing to do; to make it explicit, list the intermediate under certificates."),
     # --- end MC3xx ---
+    # --- MC4xx: services, references and platforms (mobileconfig/spec/services.py) ---
+    ("MC401", W, "payload not supported on a listed platform",
+     "Remove the platform from platforms, or ship the payload in a profile for the platforms "
+     "that support it."),
+    ("MC402", W, "payload key ignored on a listed platform",
+     "Leave the key out for that platform, or accept that it has no effect there."),
+    ("MC403", W, "payload or key needs a supervised device",
+     "Supervise the devices (Apple Configurator or Automated Device Enrollment), or expect the "
+     "setting to have no effect on unsupervised ones."),
+    ("MC404", W, "802.1X server trust not pinned",
+     "List the RADIUS server's CA (or its certificate) in eap.anchors and its certificate's "
+     "name in eap.server_names."),
+    ("MC405", I, "password embedded in the profile",
+     "Leave the password out so the device asks for it, or encrypt the profile to the device; "
+     "anyone with the file can read an embedded password."),
+    ("MC406", W, "IKEv2 server_ca does not match the server certificate's issuer",
+     "Set vpn.ikev2.server_ca to the CA that issued the VPN server's certificate."),
+    ("MC407", E, "identity key type not usable for IKEv2",
+     "Use an identity with an RSA key or an EC key on P-256, P-384 or P-521."),
+    ("MC408", W, "identity certificate not made for this use",
+     "Issue the identity with the extendedKeyUsage and keyUsage the use needs (clientAuth for "
+     "Wi-Fi, VPN and Exchange; emailProtection for S/MIME)."),
+    ("MC409", W, "S/MIME identity does not carry the account's address",
+     "Issue the S/MIME certificate with the account's address in its subjectAltName "
+     "(rfc822Name), or use the identity issued for that address."),
+    ("MC410", W, "account server reached without TLS",
+     "Turn on tls (ssl for Exchange) and use the server's TLS port (993, 995, 465 or 587)."),
+    ("MC411", W, "over-the-air PKI updates turned off",
+     "Leave trust.ota_pki_updates unset (true) unless a written policy demands a frozen trust "
+     "store."),
+    ("MC412", W, "Certificate Transparency exemption for a CA will not apply",
+     "Exempt the server certificate itself, or a CA whose subject has an organizationName "
+     "(or nameConstraints with a directoryName O)."),
+    # --- end MC4xx ---
+    # --- MC5xx: TLS server certificates (mobileconfig/pki/tls.py) ---
+    ("MC501", E, "host name not in the server certificate",
+     "Get a certificate whose subjectAltName has the host name, or set the host in the profile "
+     "to a name the certificate carries."),
+    ("MC502", E, "server certificate lacks serverAuth",
+     "Re-issue the server certificate with extendedKeyUsage serverAuth."),
+    ("MC503", E, "server or CA key too small",
+     "Re-issue with an RSA key of 2048 bits or more (or EC P-256 or larger)."),
+    ("MC504", E, "server or CA certificate signed with SHA-1",
+     "Re-issue the certificate with a SHA-256 (or stronger) signature."),
+    ("MC505", E, "server certificate valid for more than 825 days",
+     "Re-issue the server certificate valid for 825 days or fewer (398 or fewer is safer)."),
+    ("MC506", E, "public server certificate valid for more than 398 days",
+     "Re-issue the server certificate valid for 398 days or fewer."),
+    ("MC507", E, "server certificate expired",
+     "Renew the server's certificate and install it on the server."),
+    ("MC508", E, "server certificate not yet valid",
+     "Check the clock of the CA that issued it, or wait until its notBefore."),
+    ("MC509", W, "server certificate expires soon",
+     "Renew the server's certificate before it expires."),
+    ("MC510", E, "server certificate does not chain to a root in the profile",
+     "Add the root (and intermediates) that issued the server's certificate to the profile's "
+     "certificates, or have the server send its intermediates."),
+    # --- end MC5xx ---
+    # --- MC6xx: live probe (mobileconfig/probe.py) ---
+    ("MC601", E, "server sends an incomplete chain that the profile does not complete",
+     "Configure the server to send its intermediate certificates after its own (nginx: "
+     "ssl_certificate with the full-chain file; Apache 2.4.8+: SSLCertificateFile with the "
+     "chain appended; Postfix: smtpd_tls_chain_files; Dovecot: ssl_cert with the chain "
+     "appended). If the missing issuer is your own root, add it to the profile's certificates."),
+    ("MC602", W, "server does not send its intermediate; the profile supplies it",
+     "Configure the server to send its intermediate certificates after its own, so devices "
+     "without this profile (and other mail clients) trust it too."),
+    ("MC603", E, "TLS version older than 1.2",
+     "Enable TLS 1.2 and 1.3 on the server (and turn off TLS 1.0 and 1.1)."),
+    ("MC604", I, "chain sent out of order or with extra certificates",
+     "Nothing needed for Apple devices, which sort the chain themselves. For other clients, "
+     "send the server's certificate, then each issuer in turn, and nothing else."),
+    ("MC605", W, "cipher suite without forward secrecy",
+     "Prefer ECDHE cipher suites on the server (or enable TLS 1.3), as App Transport Security "
+     "requires."),
+    # --- end MC6xx ---
 )
 # fmt: on

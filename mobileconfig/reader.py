@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import mobileconfig.payloads  # noqa: F401  (registers every modelled payload type)
 from mobileconfig.errors import CertificateError, Location, ProfileError
 from mobileconfig.findings import Finding, make_finding
 from mobileconfig.payloads.base import Profile, RawPayload
@@ -69,8 +70,19 @@ def read_profile(data: bytes, *, source: str = "<bytes>") -> LoadedProfile:
             body = decoded
     if body[:1] == b"\x30":
         from mobileconfig.cms import unwrap
+        from mobileconfig.errors import CMSError
 
-        signed = unwrap(body, source=source)
+        # BER ends with end-of-contents octets (00 00): try the bytes as they are first,
+        # and only then without the trailing NULs some tools pad files with.
+        original = data if body is stripped else body
+        try:
+            signed = unwrap(original, source=source)
+            if original is data and len(stripped) != len(data):
+                notes.pop(0)  # the NULs belonged to the structure
+        except CMSError:
+            if original is body or len(stripped) == len(data):
+                raise
+            signed = unwrap(body, source=source)
         inner = loads(signed.content, source=f"{source} (signed content)")
         profile = _model(inner.value, source)
         return LoadedProfile(

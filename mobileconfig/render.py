@@ -27,6 +27,7 @@ __all__ = [
     "PlistFormat",
     "ReadPlist",
     "dumps",
+    "dumps_array",
     "loads",
 ]
 
@@ -43,6 +44,14 @@ def dumps(value: dict[str, Any], fmt: PlistFormat = "xml") -> bytes:
     kind = plistlib.FMT_BINARY if fmt == "binary" else plistlib.FMT_XML
     try:
         return plistlib.dumps(value, fmt=kind, sort_keys=True)
+    except (TypeError, OverflowError, ValueError) as exc:
+        raise ProfileError(f"cannot write plist: {exc}") from None
+
+
+def dumps_array(value: list[Any]) -> bytes:
+    """Serialize a plist array (XML): an encrypted profile's PayloadContent."""
+    try:
+        return plistlib.dumps(value, fmt=plistlib.FMT_XML, sort_keys=True)
     except (TypeError, OverflowError, ValueError) as exc:
         raise ProfileError(f"cannot write plist: {exc}") from None
 
@@ -158,6 +167,10 @@ class _XMLReader:
             raise self.fail(
                 f"not a well-formed XML plist (line {exc.lineno}: {expat.ErrorString(exc.code)})"
             ) from None
+        except (LookupError, ValueError) as exc:
+            # <?xml encoding="..."?> naming a codec Python lacks (LookupError) or one expat
+            # cannot stream (ValueError: "multi-byte encodings are not supported").
+            raise self.fail(f"the XML declares an encoding that cannot be read ({exc})") from None
         if not self.have_result:
             raise self.fail("XML holds no plist value")
         return self.result

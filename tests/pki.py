@@ -310,3 +310,57 @@ def cross_certify(ca: Issued, by: Issued, **kwargs: object) -> Issued:
     child = issue(str(cn), issuer=by, key=ca.key, subject=ca.cert.subject, **kwargs)  # type: ignore[arg-type]
     by.children.append(child)
     return child
+
+
+def with_duplicate_extension(child: Issued, issuer: Issued | None = None) -> Issued:
+    """``child`` with its last extension repeated, re-signed by ``issuer`` (or itself): a
+    certificate that parses, but whose extensions cannot be read (cryptography refuses to
+    build one, so the TBS is edited with asn1crypto and signed with SHA-256)."""
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    signer = (issuer or child).key
+    original = asn1_x509.Certificate.load(child.der)
+    tbs = original["tbs_certificate"]
+    extensions = list(tbs["extensions"])
+    tbs["extensions"] = asn1_x509.Extensions([*extensions, extensions[-1]])
+    tbs_der = tbs.dump(force=True)
+    if isinstance(signer, rsa.RSAPrivateKey):
+        signature = signer.sign(tbs_der, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        signature = signer.sign(tbs_der, ec.ECDSA(hashes.SHA256()))
+    edited = asn1_x509.Certificate(
+        {
+            "tbs_certificate": asn1_x509.TbsCertificate.load(tbs_der),
+            "signature_algorithm": original["signature_algorithm"],
+            "signature_value": signature,
+        }
+    )
+    return Issued(x509.load_der_x509_certificate(edited.dump()), child.key)
+
+
+def openssl_pkcs12(
+    leaf: Issued,
+    path: Path,
+    password: str,
+    *,
+    chain: list[Issued] = (),  # type: ignore[assignment]
+    legacy: bool = False,
+) -> Path:
+    """Export ``leaf`` (and ``chain``) with ``openssl pkcs12 -export``, OpenSSL 3's defaults
+    (PBES2/AES-256-CBC, SHA-256 MAC) unless ``legacy`` (RC2-40 certificates, 3DES key).
+    The password travels in the environment, never on the command line."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        (t / "leaf.pem").write_bytes(leaf.pem)
+        (t / "leaf.key").write_bytes(leaf.key_pem)
+        cmd = ["openssl", "pkcs12", "-export", "-in", str(t / "leaf.pem"),
+               "-inkey", str(t / "leaf.key"), "-passout", "env:P12PW", "-out", str(path)]
+        if chain:
+            (t / "chain.pem").write_bytes(b"".join(c.pem for c in chain))
+            cmd += ["-certfile", str(t / "chain.pem")]
+        if legacy:
+            cmd += ["-legacy"]
+        subprocess.run(cmd, check=True, capture_output=True,
+                       env={"P12PW": password, "PATH": "/usr/bin:/bin"})
+    return path

@@ -59,12 +59,24 @@ def test_undefined_variable_names_variable_file_and_line(spec: Path) -> None:
     assert info.value.diagnostics().startswith(f"{spec}:3: undefined variable in template: 'note'")
 
 
-def test_cli_var_and_vars_file(spec: Path, tmp_path: Path, run_cli: Callable[..., CLIResult]) -> None:
+def test_cli_var_and_vars_file(
+    spec: Path, tmp_path: Path, run_cli: Callable[..., CLIResult]
+) -> None:
     values = tmp_path / "vars.yaml"
     values.write_text("name: Bob\nnote: 'from the file'\n")
     out = tmp_path / "bob.mobileconfig"
-    result = run_cli("build", spec, "-o", out, "--vars", values, "--var", "user=bob",
-                     "--var", "note=from the flag")
+    result = run_cli(
+        "build",
+        spec,
+        "-o",
+        out,
+        "--vars",
+        values,
+        "--var",
+        "user=bob",
+        "--var",
+        "note=from the flag",
+    )
     assert result.code == 0, result
     profile = plistlib.loads(out.read_bytes())
     assert profile["PayloadIdentifier"] == "com.example.user.bob"
@@ -77,13 +89,19 @@ def test_cli_var_and_vars_file(spec: Path, tmp_path: Path, run_cli: Callable[...
 
 def test_sandbox_refuses_attribute_tricks(spec: Path) -> None:
     spec.write_text(SPEC.replace("{{ note }}", "{{ ''.__class__.__mro__ }}"))
-    with pytest.raises(SpecError, match="template error|undefined"):
+    with pytest.raises(SpecError, match=r"template error|undefined"):
         Builder(spec).build({"user": "a", "name": "b"})
 
 
-def test_api_matches_cli_bytes(spec: Path, tmp_path: Path, run_cli: Callable[..., CLIResult]) -> None:
+def test_api_matches_cli_bytes(
+    spec: Path, tmp_path: Path, run_cli: Callable[..., CLIResult]
+) -> None:
     out = tmp_path / "cli.mobileconfig"
-    assert run_cli("build", spec, "-o", out, "--var", "user=c", "--var", "name=C",
-                   "--var", "note=n").code == 0
+    assert (
+        run_cli(
+            "build", spec, "-o", out, "--var", "user=c", "--var", "name=C", "--var", "note=n"
+        ).code
+        == 0
+    )
     api = Builder(spec).build({"user": "c", "name": "C", "note": "n"})
     assert api == out.read_bytes()

@@ -10,7 +10,9 @@ from conftest import ROOT, CLIResult
 from pki import TestPKI, issue
 
 
-def test_kandji_sample_names_the_missing_root(samples: Path, run_cli: Callable[..., CLIResult]) -> None:
+def test_kandji_sample_names_the_missing_root(
+    samples: Path, run_cli: Callable[..., CLIResult]
+) -> None:
     path = samples / "kandji.custom_wifi_scep_certchain_example.mobileconfig"
     result = run_cli("validate", path, "--at", "2024-01-01", "--format", "json")
     assert result.code == 1
@@ -22,8 +24,9 @@ def test_kandji_sample_names_the_missing_root(samples: Path, run_cli: Callable[.
     assert report["summary"]["errors"] == 1
 
 
-def test_icp_brasil_expired_roots_and_damaged_pem_named(samples: Path,
-                                                        run_cli: Callable[..., CLIResult]) -> None:
+def test_icp_brasil_expired_roots_and_damaged_pem_named(
+    samples: Path, run_cli: Callable[..., CLIResult]
+) -> None:
     path = samples / "icp-brasil.ac-icp-brasil-full.mobileconfig"
     result = run_cli("validate", path, "--at", "2026-12-01", "--format", "json")
     assert result.code == 1
@@ -44,9 +47,12 @@ def test_text_output_and_exit_zero_on_a_good_spec(run_cli: Callable[..., CLIResu
     assert "MC116" in result.out and "accepted" in result.out
 
 
-def test_validate_built_profile_xml_and_binary(tmp_path: Path, pki_ec: TestPKI,
-                                               write_spec: Callable[..., Path],
-                                               run_cli: Callable[..., CLIResult]) -> None:
+def test_validate_built_profile_xml_and_binary(
+    tmp_path: Path,
+    pki_ec: TestPKI,
+    write_spec: Callable[..., Path],
+    run_cli: Callable[..., CLIResult],
+) -> None:
     pki_ec.root.write(tmp_path / "root.pem")
     pki_ec.intermediate.write(tmp_path / "inter.pem")
     spec = write_spec("identifier: com.example.v\nname: V\ncertificates: ['*.pem']\n")
@@ -68,7 +74,9 @@ def test_build_refuses_incomplete_chain_and_writes_nothing(
     out = tmp_path / "o.mobileconfig"
     result = run_cli("build", spec, "-o", out, "--at", "2026-06-01")
     assert result.code == 1
-    assert "MC101" in result.err and "Orphan Issuing CA" in result.err and "Lonely Root" in result.err
+    assert (
+        "MC101" in result.err and "Orphan Issuing CA" in result.err and "Lonely Root" in result.err
+    )
     assert "nothing written" in result.err
     assert not out.exists()
 
@@ -93,8 +101,10 @@ def test_strict_makes_warnings_fatal_and_accept_keeps_them_visible(
     from mobileconfig.pki.certs import Certificate
 
     sha = Certificate(inter.cert).sha256
-    spec.write_text(spec.read_text() + f"validate:\n  accept:\n    - {{code: MC105, certificate: "
-                    f"'sha256:{sha[:16]}', reason: renewal booked for next week}}\n")
+    spec.write_text(
+        spec.read_text() + f"validate:\n  accept:\n    - {{code: MC105, certificate: "
+        f"'sha256:{sha[:16]}', reason: renewal booked for next week}}\n"
+    )
     result = run_cli("build", spec, "-o", out, "--at", "2026-06-01", "--strict")
     assert result.code == 0, result
     assert "accepted: renewal booked for next week" in result.err

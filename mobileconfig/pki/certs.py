@@ -27,7 +27,9 @@ from mobileconfig.findings import CertificateRef
 
 __all__ = [
     "MAX_CERTIFICATE_FILE",
+    "PARSE_ERRORS",
     "Certificate",
+    "check_parsed",
     "load_certificate_file",
     "load_certificates",
     "looks_like_pem",
@@ -380,13 +382,44 @@ def looks_like_pem(data: bytes) -> bool:
     return _PEM_BEGIN.search(data) is not None
 
 
+#: What cryptography raises for a malformed certificate. It parses lazily: the fields are
+#: decoded on first access, so these come from property reads as well as from loading, and
+#: several are not ValueError (InvalidVersion, DuplicateExtension and
+#: UnsupportedGeneralNameType derive from Exception; an unknown key type is
+#: UnsupportedAlgorithm).
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+
+
+def check_parsed(cert: x509.Certificate) -> None:
+    """Read every field the package relies on, so that a malformed certificate fails once,
+    at load time, naming its file, and not later in the middle of a chain check.
+
+    Raises one of :data:`PARSE_ERRORS`. (Found by fuzzing: a damaged subject, extension or
+    public key used to pass loading and crash ``validate`` with a bare ValueError.)"""
+    _ = cert.subject, cert.issuer, cert.serial_number
+    _ = cert.not_valid_before_utc, cert.not_valid_after_utc
+    _ = cert.extensions, cert.signature_algorithm_oid, cert.signature
+    _ = cert.tbs_certificate_bytes
+    try:
+        cert.public_key()
+    except UnsupportedAlgorithm as exc:
+        raise UnsupportedAlgorithm(f"its public key cannot be read ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"its public key cannot be read ({_short(exc)})") from None
+
+
 def _parse_der_certificate(der: bytes, source: str, origin: Location) -> Certificate:
     try:
         cert = x509.load_der_x509_certificate(der)
-        # Touch the fields everything else relies on, so a malformed certificate fails here,
-        # naming its file, and not later in the middle of a check.
-        _ = cert.subject, cert.issuer, cert.not_valid_after_utc, cert.extensions
-    except (ValueError, TypeError) as exc:
+        check_parsed(cert)
+    except PARSE_ERRORS as exc:
         raise CertificateError(
             f"cannot parse certificate: {_short(exc)}",
             location=origin,
@@ -407,13 +440,22 @@ def _pkcs7_certificates(data: bytes, *, pem: bool, origin: Location) -> list[Cer
             if pem
             else pkcs7.load_der_pkcs7_certificates(data)
         )
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+    except PARSE_ERRORS as exc:  # the loader parses each certificate's version eagerly
         raise CertificateError(
             f"cannot parse PKCS#7 bundle: {_short(exc)}", location=origin
         ) from None
-    return [
-        Certificate(c, der=c.public_bytes(serialization.Encoding.DER), origin=origin) for c in certs
-    ]
+    out = []
+    for index, c in enumerate(certs, start=1):
+        try:  # the bundle parses its certificates as lazily as a single one
+            check_parsed(c)
+        except PARSE_ERRORS as exc:
+            raise CertificateError(
+                f"cannot parse certificate {index} of the PKCS#7 bundle: {_short(exc)}",
+                location=origin,
+                hint="export it again as PEM or DER",
+            ) from None
+        out.append(Certificate(c, der=c.public_bytes(serialization.Encoding.DER), origin=origin))
+    return out
 
 
 def load_certificates(data: bytes, *, source: str = "<bytes>") -> list[Certificate]:
@@ -467,7 +509,7 @@ def load_certificates(data: bytes, *, source: str = "<bytes>") -> list[Certifica
         origin = Location(source)
         try:
             x509.load_der_x509_certificate(der)
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):  # InvalidVersion is not a ValueError
             try:
                 return _pkcs7_certificates(der, pem=False, origin=origin)
             except CertificateError:

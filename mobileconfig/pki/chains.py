@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from cryptography import x509
 
@@ -158,75 +158,233 @@ def _utc(at: datetime | None) -> datetime:
 
 
 # --------------------------------------------------------------------------------------
+# What path building reads of a certificate
+
+
+def _tlv(der: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of contents, end) of the DER element at ``pos``."""
+    tag = der[pos]
+    length = der[pos + 1]
+    pos += 2
+    if length & 0x80:
+        n = length & 0x7F
+        length = int.from_bytes(der[pos : pos + n], "big")
+        pos += n
+    return tag, pos, pos + length
+
+
+_EC_PUBLIC_KEY = bytes.fromhex("06072a8648ce3d0201")
+_RSA_ENCRYPTION = bytes.fromhex("06092a864886f70d010101")
+_CURVE_BITS = {
+    bytes.fromhex("06082a8648ce3d030101"): 192,  # P-192
+    bytes.fromhex("06052b81040021"): 224,  # P-224
+    bytes.fromhex("06082a8648ce3d030107"): 256,  # P-256
+    bytes.fromhex("06052b81040022"): 384,  # P-384
+    bytes.fromhex("06052b81040023"): 521,  # P-521
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Tbs:
+    issuer: bytes
+    subject: bytes
+    key_type: str | None  # "RSA" or "EC" when read from the DER, else None
+    key_bits: int
+
+
+def _read_tbs(der: bytes) -> _Tbs | None:
+    """The issuer and subject Names exactly as the certificate encodes them, and the size of
+    an RSA or EC public key; None if the DER is not laid out as expected."""
+    try:
+        _, pos, _ = _tlv(der, 0)  # Certificate
+        _, pos, _ = _tlv(der, pos)  # TBSCertificate
+        tag, _, end = _tlv(der, pos)  # [0] version, or serialNumber in a version 1 cert
+        if tag == 0xA0:
+            _, _, end = _tlv(der, end)  # serialNumber
+        _, _, end = _tlv(der, end)  # signature AlgorithmIdentifier
+        tag, _, issuer_end = _tlv(der, end)
+        if tag != 0x30:
+            return None
+        issuer = der[end:issuer_end]
+        _, _, validity_end = _tlv(der, issuer_end)
+        tag, _, subject_end = _tlv(der, validity_end)
+        if tag != 0x30:
+            return None
+        subject = der[validity_end:subject_end]
+        _, spki, _ = _tlv(der, subject_end)  # SubjectPublicKeyInfo
+        _, alg, alg_end = _tlv(der, spki)  # AlgorithmIdentifier
+        _, _, oid_end = _tlv(der, alg)
+        oid = der[alg:oid_end]
+        kind: str | None = None
+        bits = 0
+        if oid == _EC_PUBLIC_KEY:
+            _, _, curve_end = _tlv(der, oid_end)
+            bits = _CURVE_BITS.get(der[oid_end:curve_end], 0)
+            kind = "EC" if bits else None
+        elif oid == _RSA_ENCRYPTION:
+            _, key, _ = _tlv(der, alg_end)  # BIT STRING: unused-bits byte, RSAPublicKey
+            _, n_pos, _ = _tlv(der, key + 1)  # RSAPublicKey SEQUENCE
+            _, n_start, n_end = _tlv(der, n_pos)  # modulus INTEGER
+            bits = int.from_bytes(der[n_start:n_end], "big").bit_length()
+            kind = "RSA"
+    except IndexError:
+        return None
+    return _Tbs(issuer, subject, kind, bits)
+
+
+class _Node:
+    """The facts path building needs about one certificate, read once.
+
+    :class:`Certificate` computes each fact on first use, one extension look-up at a time;
+    for a bundle of a thousand CAs that costs more than their signatures, so this reads the
+    names and the key size straight from the DER and walks the extensions once. Everything
+    else (names for messages, the key itself) comes from the :class:`Certificate`.
+    """
+
+    __slots__ = (
+        "_key_bits", "_key_type", "authority_key_identifier", "basic_constraints", "cert",
+        "critical_extension_oids", "is_ca", "issuer_der", "key_cert_sign", "not_after",
+        "not_before", "path_length", "self_issued", "sha256", "subject_der",
+        "subject_key_identifier", "unreadable_extensions",
+    )
+
+    def __init__(self, cert: Certificate) -> None:
+        self.cert = cert
+        self.sha256 = cert.sha256
+        tbs = _read_tbs(cert.der)
+        if tbs is None:  # pragma: no cover - cryptography parsed it, so this is DER
+            tbs = _Tbs(cert.issuer_der, cert.subject_der, None, 0)
+        self.issuer_der = tbs.issuer
+        self.subject_der = tbs.subject
+        self._key_type = tbs.key_type
+        self._key_bits = tbs.key_bits
+        self.self_issued = self.issuer_der == self.subject_der
+        self.not_before = cert.not_before
+        self.not_after = cert.not_after
+        self.is_ca = False
+        self.path_length: int | None = None
+        self.key_cert_sign: bool | None = None
+        self.subject_key_identifier: bytes | None = None
+        self.authority_key_identifier: bytes | None = None
+        self.critical_extension_oids: list[str] = []
+        self.basic_constraints = False  # present at all
+        self.unreadable_extensions: str | None = None
+        try:
+            extensions = cert.x509.extensions
+        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+            self.unreadable_extensions = str(exc) or type(exc).__name__
+            return
+        for ext in extensions:
+            if ext.critical:
+                self.critical_extension_oids.append(ext.oid.dotted_string)
+            value = ext.value
+            kind = type(value)  # exact types: isinstance on these ABCs costs more here
+            if kind is x509.BasicConstraints:
+                bc = cast(x509.BasicConstraints, value)
+                self.basic_constraints = True
+                self.is_ca = bc.ca
+                self.path_length = bc.path_length if bc.ca else None
+            elif kind is x509.KeyUsage:
+                self.key_cert_sign = cast(x509.KeyUsage, value).key_cert_sign
+            elif kind is x509.SubjectKeyIdentifier:
+                self.subject_key_identifier = cast(x509.SubjectKeyIdentifier, value).digest
+            elif kind is x509.AuthorityKeyIdentifier:
+                aki = cast(x509.AuthorityKeyIdentifier, value)
+                self.authority_key_identifier = aki.key_identifier
+
+    @property
+    def key_type(self) -> str:
+        return self._key_type or self.cert.key_type
+
+    @property
+    def key_bits(self) -> int:
+        return self._key_bits if self._key_type else self.cert.key_bits
+
+    def valid_at(self, at: datetime) -> bool:
+        return self.not_before <= at <= self.not_after
+
+    @property
+    def display_name(self) -> str:
+        return self.cert.display_name
+
+    def __repr__(self) -> str:
+        return f"<_Node {self.cert!r}>"
+
+
+# --------------------------------------------------------------------------------------
 # The index
 
 
 class ChainIndex:
-    """Certificates indexed by subject name (DER) and by subject key identifier.
+    """Certificates indexed by subject name (its DER) and by subject key identifier.
 
-    :meth:`candidates` finds the possible issuers of a certificate with two dictionary
-    look-ups; :meth:`verifies` checks a signature once per (child, issuer) pair.
+    :meth:`candidates` finds the possible issuers of a certificate with dictionary look-ups,
+    never by comparing every pair; :meth:`verifies` checks a signature once per
+    (child, issuer) pair and remembers the answer.
     """
 
     def __init__(self, certificates: Iterable[Certificate], *, at: datetime | None = None):
         self.at = _utc(at)
-        self._certs: list[Certificate] = []
-        self._by_subject: dict[bytes, list[Certificate]] = {}
-        self._by_key_id: dict[bytes, list[Certificate]] = {}
+        self._nodes: dict[str, _Node] = {}
+        self._by_subject: dict[bytes, list[_Node]] = {}
+        self._by_key_id: dict[bytes, list[_Node]] = {}
         self._verified: dict[tuple[str, str], bool] = {}
-        seen: set[str] = set()
         for cert in certificates:
-            if cert.sha256 in seen:
+            if cert.sha256 in self._nodes:
                 continue
-            seen.add(cert.sha256)
-            self._certs.append(cert)
-            self._by_subject.setdefault(cert.subject_der, []).append(cert)
-            ski = cert.subject_key_identifier
-            if ski is not None:
-                self._by_key_id.setdefault(ski, []).append(cert)
+            node = self._nodes[cert.sha256] = _Node(cert)
+            self._by_subject.setdefault(node.subject_der, []).append(node)
+            if node.subject_key_identifier is not None:
+                self._by_key_id.setdefault(node.subject_key_identifier, []).append(node)
 
     def __len__(self) -> int:
-        return len(self._certs)
+        return len(self._nodes)
 
     def __iter__(self) -> Iterator[Certificate]:
-        return iter(self._certs)
+        return (node.cert for node in self._nodes.values())
+
+    def node(self, cert: Certificate) -> _Node:
+        """The facts about ``cert`` (made on the spot for a certificate not in the index)."""
+        node = self._nodes.get(cert.sha256)
+        return node if node is not None else _Node(cert)
 
     def with_subject(self, subject_der: bytes) -> list[Certificate]:
         """Every certificate whose subject is ``subject_der``."""
-        return list(self._by_subject.get(subject_der, ()))
+        return [n.cert for n in self._by_subject.get(subject_der, ())]
 
     def with_key_id(self, key_id: bytes) -> list[Certificate]:
         """Every certificate whose subject key identifier is ``key_id``."""
-        return list(self._by_key_id.get(key_id, ()))
+        return [n.cert for n in self._by_key_id.get(key_id, ())]
 
     def verifies(self, child: Certificate, issuer: Certificate) -> bool:
         """True when ``issuer`` is named as ``child``'s issuer and its key made the signature.
 
-        The result is cached, so each link costs one signature check.
+        The answer is cached: each link costs one signature check.
         """
+        return self._verifies(self.node(child), self.node(issuer))
+
+    def _verifies(self, child: _Node, issuer: _Node) -> bool:
         key = (child.sha256, issuer.sha256)
         ok = self._verified.get(key)
         if ok is None:
-            ok = child.issuer_der == issuer.subject_der and child.signed_by_key_of(issuer)
+            ok = child.issuer_der == issuer.subject_der and child.cert.signed_by_key_of(
+                issuer.cert
+            )
             self._verified[key] = ok
         return ok
 
-    def links(self, cert: Certificate) -> list[tuple[Certificate, bool]]:
-        """The possible issuers of ``cert`` with whether each one's signature verifies,
-        best first: authority key identifier match, then signature, then validity."""
-        found: list[tuple[Certificate, bool]] = []
-        aki = cert.authority_key_identifier
-        by_name = self._by_subject.get(cert.issuer_der)
-        if not by_name:
-            return found
-        for cand in by_name:
-            if cand is cert or cand.sha256 == cert.sha256:
-                continue
-            found.append((cand, self.verifies(cert, cand)))
-        if len(found) > 1:
-            at = self.at
+    def self_signed(self, node: _Node) -> bool:
+        return node.self_issued and self._verifies(node, node)
 
-            def rank(item: tuple[Certificate, bool]) -> tuple[bool, bool, bool]:
+    def _links(self, child: _Node) -> list[tuple[_Node, bool]]:
+        by_name = self._by_subject.get(child.issuer_der)
+        if not by_name:
+            return []
+        found = [(n, self._verifies(child, n)) for n in by_name if n.sha256 != child.sha256]
+        if len(found) > 1:
+            aki, at = child.authority_key_identifier, self.at
+
+            def rank(item: tuple[_Node, bool]) -> tuple[bool, bool, bool]:
                 cand, ok = item
                 aki_match = aki is not None and cand.subject_key_identifier == aki
                 return (not aki_match, not ok, not cand.valid_at(at))
@@ -234,13 +392,19 @@ class ChainIndex:
             found.sort(key=rank)
         return found
 
+    def links(self, cert: Certificate) -> list[tuple[Certificate, bool]]:
+        """The possible issuers of ``cert`` with whether each one's signature verifies,
+        best first: authority key identifier match, then signature, then validity at
+        :attr:`at`."""
+        return [(n.cert, ok) for n, ok in self._links(self.node(cert))]
+
     def candidates(self, cert: Certificate) -> list[Certificate]:
         """The possible issuers of ``cert``, best first (see :meth:`links`).
 
         A candidate must carry the issuer name (name chaining is what devices do); the
-        authority key identifier orders candidates, it does not add any.
+        authority key identifier orders the candidates, it does not add any.
         """
-        return [cand for cand, _ in self.links(cert)]
+        return [n.cert for n, _ in self._links(self.node(cert))]
 
 
 # --------------------------------------------------------------------------------------
@@ -256,35 +420,37 @@ _LOOP = "loop"  # the issuer is already on the path
 _TOO_LONG = "too long"  # over Policy.max_chain_length
 
 # Score of a path, lower is better: (incomplete, bad signatures, certificates not valid at
-# the time, issuers not allowed to sign, weak signatures, length). Summing and comparing
-# tuples lexicographically keeps "best path from here" valid for every certificate below.
+# the time, issuers not allowed to sign, weak signatures, length). Sums compared
+# lexicographically, so the best path from a certificate up is part of the best path of
+# every certificate below it, and can be memoised.
 _Score = tuple[int, int, int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
 class _Path:
-    certs: tuple[Certificate, ...]
+    nodes: tuple[_Node, ...]
     stop: str
     score: _Score
-    detail: tuple[Certificate, ...] = ()  # candidates that failed, or the loop's members
+    detail: tuple[_Node, ...] = ()  # candidates that failed, or the loop's members
 
     @property
     def complete(self) -> bool:
         return self.stop == _ANCHOR
 
     @property
-    def top(self) -> Certificate:
-        return self.certs[-1]
+    def top(self) -> _Node:
+        return self.nodes[-1]
+
+    @property
+    def certificates(self) -> tuple[Certificate, ...]:
+        return tuple(n.cert for n in self.nodes)
 
 
 class _PathBuilder:
-    """Finds each certificate's best path, memoised, each signature checked once."""
+    """Finds each certificate's best path; memoised, each signature checked once."""
 
     def __init__(
-        self,
-        index: ChainIndex,
-        policy: Policy,
-        is_anchor: Callable[[Certificate], bool],
+        self, index: ChainIndex, policy: Policy, is_anchor: Callable[[_Node], bool]
     ) -> None:
         self.index = index
         self.policy = policy
@@ -292,74 +458,71 @@ class _PathBuilder:
         self.at = index.at
         self._memo: dict[str, _Path] = {}
         self._cost: dict[str, tuple[int, int, int]] = {}
-        self._stack: list[Certificate] = []
+        self._stack: list[_Node] = []
         self._on_stack: dict[str, int] = {}
 
-    def self_signed(self, cert: Certificate) -> bool:
-        return cert.self_issued and self.index.verifies(cert, cert)
-
-    def _node_cost(self, cert: Certificate) -> tuple[int, int, int]:
-        cost = self._cost.get(cert.sha256)
+    def _node_cost(self, node: _Node) -> tuple[int, int, int]:
+        cost = self._cost.get(node.sha256)
         if cost is None:
-            cost = (
-                0 if cert.valid_at(self.at) else 1,
-                0 if cert.is_ca and cert.key_cert_sign is not False else 1,
-                1
-                if cert.signature_hash in self.policy.weak_hashes and not self.self_signed(cert)
-                else 0,
+            weak = (
+                node.cert.signature_hash in self.policy.weak_hashes
+                and not self.index.self_signed(node)
             )
-            self._cost[cert.sha256] = cost
+            cost = (
+                0 if node.valid_at(self.at) else 1,
+                0 if node.is_ca and node.key_cert_sign is not False else 1,
+                1 if weak else 0,
+            )
+            self._cost[node.sha256] = cost
         return cost
 
     def _stop(
-        self, cert: Certificate, stop: str, *, bad: int = 0, detail: tuple[Certificate, ...] = ()
+        self, node: _Node, stop: str, *, bad: int = 0, detail: tuple[_Node, ...] = ()
     ) -> _Path:
-        inv, ca, weak = self._node_cost(cert)
-        return _Path((cert,), stop, (0 if stop == _ANCHOR else 1, bad, inv, ca, weak, 1), detail)
+        inv, ca, weak = self._node_cost(node)
+        return _Path((node,), stop, (0 if stop == _ANCHOR else 1, bad, inv, ca, weak, 1), detail)
 
-    def _extend(self, cert: Certificate, up: _Path) -> _Path:
-        inv, ca, weak = self._node_cost(cert)
+    def _extend(self, node: _Node, up: _Path) -> _Path:
+        inv, ca, weak = self._node_cost(node)
         s = up.score
         return _Path(
-            (cert, *up.certs),
+            (node, *up.nodes),
             up.stop,
             (s[0], s[1], s[2] + inv, s[3] + ca, s[4] + weak, s[5] + 1),
             up.detail,
         )
 
-    def best(self, cert: Certificate) -> _Path:
-        path, _ = self._best(cert)
+    def best(self, node: _Node) -> _Path:
+        path, _ = self._best(node)
         return path
 
-    def _best(self, cert: Certificate) -> tuple[_Path, int]:
-        """The best path from ``cert`` up, and the lowest stack position a loop reached
+    def _best(self, node: _Node) -> tuple[_Path, int]:
+        """The best path from ``node`` up, and the lowest stack position a loop reached
         (a result that depends on what is on the stack is not memoised)."""
-        done = self._memo.get(cert.sha256)
+        done = self._memo.get(node.sha256)
         if done is not None:
             return done, len(self._stack)
-        if self.is_anchor(cert):
-            path = self._stop(cert, _ANCHOR)
-            self._memo[cert.sha256] = path
+        if self.is_anchor(node):
+            path = self._memo[node.sha256] = self._stop(node, _ANCHOR)
             return path, len(self._stack)
-        if cert.self_issued and self.index.verifies(cert, cert):
-            path = self._stop(cert, _UNTRUSTED_ROOT)
-            self._memo[cert.sha256] = path
+        if self.index.self_signed(node):
+            path = self._memo[node.sha256] = self._stop(node, _UNTRUSTED_ROOT)
             return path, len(self._stack)
         pos = len(self._stack)
         if pos + 1 >= self.policy.max_chain_length:
-            return self._stop(cert, _TOO_LONG, detail=tuple(self._stack)), 0
+            return self._stop(node, _TOO_LONG, detail=tuple(self._stack)), 0
 
-        links = self.index.links(cert)
+        links = self.index._links(node)
         if not links:
-            path = self._stop(cert, _NOT_SELF_SIGNED if cert.self_issued else _MISSING)
-            self._memo[cert.sha256] = path
+            path = self._stop(node, _NOT_SELF_SIGNED if node.self_issued else _MISSING)
+            self._memo[node.sha256] = path
             return path, pos
 
-        self._stack.append(cert)
-        self._on_stack[cert.sha256] = pos
+        self._stack.append(node)
+        self._on_stack[node.sha256] = pos
         low = pos
         options: list[_Path] = []
-        failed: list[Certificate] = []
+        failed: list[_Node] = []
         try:
             for issuer, ok in links:
                 if not ok:
@@ -369,25 +532,25 @@ class _PathBuilder:
                 if at is not None:
                     low = min(low, at)
                     loop = (*self._stack[at:], issuer)
-                    options.append(self._stop(cert, _LOOP, detail=loop))
+                    options.append(self._stop(node, _LOOP, detail=loop))
                     continue
                 up, up_low = self._best(issuer)
                 low = min(low, up_low)
-                if any(c.sha256 == cert.sha256 for c in up.certs):
-                    # The issuer's best path runs through this certificate: a loop from here.
-                    i = next(n for n, c in enumerate(up.certs) if c.sha256 == cert.sha256)
-                    options.append(self._stop(cert, _LOOP, detail=(cert, *up.certs[: i + 1])))
+                again = next((i for i, n in enumerate(up.nodes) if n.sha256 == node.sha256), -1)
+                if again >= 0:
+                    # The issuer's best path (memoised earlier) runs through this certificate.
+                    options.append(self._stop(node, _LOOP, detail=(node, *up.nodes[: again + 1])))
                     continue
-                options.append(self._extend(cert, up))
+                options.append(self._extend(node, up))
         finally:
             self._stack.pop()
-            del self._on_stack[cert.sha256]
+            del self._on_stack[node.sha256]
         if failed:
-            stop = _NOT_SELF_SIGNED if cert.self_issued else _BAD_SIGNATURE
-            options.append(self._stop(cert, stop, bad=1, detail=tuple(failed)))
+            stop = _NOT_SELF_SIGNED if node.self_issued else _BAD_SIGNATURE
+            options.append(self._stop(node, stop, bad=1, detail=tuple(failed)))
         path = min(options, key=lambda p: p.score)  # first of equals: the index's order
         if low >= pos:
-            self._memo[cert.sha256] = path
+            self._memo[node.sha256] = path
         return path, low
 
 
@@ -395,8 +558,8 @@ class _PathBuilder:
 # Messages and checks, built in one place so the wording stays consistent
 
 
-def _q(cert: Certificate) -> str:
-    return f"'{cert.display_name}'"
+def _q(node: _Node | Certificate) -> str:
+    return f"'{node.display_name}'"
 
 
 def _day(when: datetime) -> str:
@@ -414,9 +577,9 @@ def _hex(value: bytes) -> str:
     return ":".join(f"{b:02X}" for b in value)
 
 
-def _names(certs: Sequence[Certificate], limit: int = 3) -> str:
-    shown = ", ".join(_q(c) for c in certs[:limit])
-    more = len(certs) - limit
+def _names(nodes: Sequence[_Node], limit: int = 3) -> str:
+    shown = ", ".join(_q(n) for n in nodes[:limit])
+    more = len(nodes) - limit
     return f"{shown} and {more} more" if more > 0 else shown
 
 
@@ -425,282 +588,9 @@ def _extension_name(oid: str) -> str:
     return f"{oid} ({known})" if known else oid
 
 
-def _key_ids(cert: Certificate) -> str:
-    ski = cert.subject_key_identifier
+def _key_id(node: _Node) -> str:
+    ski = node.subject_key_identifier
     return f"key id {_hex(ski)}" if ski else "no subject key identifier"
-
-
-class _Checks:
-    """Collects findings, one per (code, certificate), with aggregated details."""
-
-    def __init__(
-        self,
-        *,
-        policy: Policy,
-        builder: _PathBuilder,
-        role: Callable[[Certificate], str],
-        chain: Callable[[Certificate], str | None],
-        pool: str,
-    ) -> None:
-        self.policy = policy
-        self.builder = builder
-        self.at = builder.at
-        self.role = role
-        self.chain = chain
-        self.pool = pool
-        self.found: dict[tuple[str, str], Finding] = {}
-        self._checked: set[str] = set()
-        self._links: set[tuple[str, str]] = set()
-        self._pathlen_checked: set[tuple[str, ...]] = set()
-        # aggregated: issuer sha -> (issuer, children)
-        self._outlived: dict[str, tuple[Certificate, list[Certificate]]] = {}
-        self._not_ca: dict[str, tuple[Certificate, list[Certificate]]] = {}
-        self._no_cert_sign: dict[str, tuple[Certificate, list[Certificate]]] = {}
-        self._pathlen: dict[str, tuple[Certificate, list[tuple[Certificate, int]]]] = {}
-        self._expired_cas: list[tuple[str, Certificate, str]] = []
-
-    def emit(
-        self, code: str, cert: Certificate, message: str, *, fix: str | None = None,
-        key: str | None = None,
-    ) -> None:
-        k = (code, key or cert.sha256)
-        if k in self.found:
-            return
-        self.found[k] = make_finding(
-            code,
-            message,
-            certificate=cert.ref(self.role(cert)),
-            location=cert.origin,
-            fix=fix,
-            chain=self.chain(cert),
-        )
-
-    # -- one certificate on its own -------------------------------------------------
-    def certificate(self, cert: Certificate) -> None:
-        if cert.sha256 in self._checked:
-            return
-        self._checked.add(cert.sha256)
-        policy, at = self.policy, self.at
-        self_signed = self.builder.self_signed(cert)
-
-        if at > cert.not_after:
-            msg = (
-                f"{_q(cert)} expired on {_day(cert.not_after)}, "
-                f"{_days(at - cert.not_after)} before the check time {_day(at)}"
-            )
-            if cert.is_ca:
-                self._expired_cas.append(("MC103", cert, msg))
-            else:
-                self.emit("MC103", cert, msg + ".")
-        elif at < cert.not_before:
-            msg = (
-                f"{_q(cert)} is not valid until {_day(cert.not_before)}, "
-                f"{_days(cert.not_before - at)} after the check time {_day(at)}"
-            )
-            if cert.is_ca:
-                self._expired_cas.append(("MC104", cert, msg))
-            else:
-                self.emit("MC104", cert, msg + ".")
-        elif cert.not_after - at <= policy.expiry_warning:
-            self.emit(
-                "MC105",
-                cert,
-                f"{_q(cert)} expires on {_day(cert.not_after)}, in {_days(cert.not_after - at)} "
-                f"(warning window {_days(policy.expiry_warning)}).",
-            )
-
-        kind, bits = cert.key_type, cert.key_bits
-        floor = {"RSA": policy.min_rsa_bits, "DSA": policy.min_rsa_bits, "EC": policy.min_ec_bits}
-        if kind in floor and bits < floor[kind]:
-            self.emit(
-                "MC112",
-                cert,
-                f"{_q(cert)} has a {cert.key_description} key ({bits} bits); Apple devices "
-                f"require at least {floor[kind]} bits for {kind} keys.",
-            )
-
-        digest = cert.signature_hash
-        if digest in policy.weak_hashes and not self_signed:
-            self.emit(
-                "MC111",
-                cert,
-                f"{_q(cert)} is signed with {digest.upper()} ({cert.signature_algorithm}) by "
-                f"'{cert.issuer_common_name or cert.issuer_text}'; Apple devices refuse "
-                "MD5 and SHA-1 signatures on certificates below a root.",
-            )
-
-        apple: list[str] = []
-        unknown: list[str] = []
-        for oid in cert.critical_extension_oids:
-            if oid.startswith(APPLE_PRIVATE_EXTENSION_PREFIX):
-                apple.append(oid)
-            elif oid not in policy.handled_extensions:
-                unknown.append(oid)
-        if apple and policy.apple_private_extensions == "reject":
-            unknown.extend(apple)
-            apple = []
-        if unknown:
-            listed = ", ".join(_extension_name(o) for o in unknown)
-            self.emit(
-                "MC113",
-                cert,
-                f"{_q(cert)} has critical extension{'s' if len(unknown) > 1 else ''} {listed} "
-                "that Apple devices do not process, so they refuse the certificate.",
-            )
-        if apple:
-            self.emit(
-                "MC114",
-                cert,
-                f"{_q(cert)} carries Apple's private critical extension"
-                f"{'s' if len(apple) > 1 else ''} {', '.join(apple)}; accepted, because Apple "
-                "devices process them.",
-            )
-
-    # -- links between a certificate and its issuer ----------------------------------
-    def path(self, path: _Path, *, target_is_end_entity: bool) -> None:
-        certs = path.certs
-        for cert in certs:
-            self.certificate(cert)
-        for child, issuer in pairwise(certs):
-            link = (child.sha256, issuer.sha256)
-            if link in self._links:
-                continue
-            self._links.add(link)
-            if not issuer.is_ca:
-                self._not_ca.setdefault(issuer.sha256, (issuer, []))[1].append(child)
-            elif issuer.key_cert_sign is False:
-                self._no_cert_sign.setdefault(issuer.sha256, (issuer, []))[1].append(child)
-            if child.not_after > issuer.not_after >= self.at:  # already expired: MC103 says it
-                self._outlived.setdefault(issuer.sha256, (issuer, []))[1].append(child)
-        self._path_length(certs, target_is_end_entity=target_is_end_entity)
-        self.stop(path)
-
-    def _path_length(self, certs: tuple[Certificate, ...], *, target_is_end_entity: bool) -> None:
-        shas = tuple(c.sha256 for c in certs)
-        if len(certs) < 2 or shas in self._pathlen_checked:
-            return
-        self._pathlen_checked.add(shas)
-        # below[i]: non-self-issued intermediate CAs between certs[i] and the path's start.
-        target = certs[0]
-        below = 0 if target_is_end_entity or not target.is_ca or target.self_issued else 1
-        for i in range(1, len(certs)):
-            ca = certs[i]
-            limit = ca.path_length
-            if limit is not None and below > limit:
-                lst = self._pathlen.setdefault(ca.sha256, (ca, []))[1]
-                if all(c.sha256 != certs[i - 1].sha256 for c, _ in lst):
-                    lst.append((certs[i - 1], below))
-            if not ca.self_issued:
-                below += 1
-
-    def stop(self, path: _Path) -> None:
-        top = path.top
-        if path.stop == _MISSING:
-            aki = top.authority_key_identifier
-            kid = (
-                f"key id {_hex(aki)}"
-                if aki
-                else "no key id: the certificate has no authority key identifier"
-            )
-            self.emit(
-                "MC101",
-                top,
-                f"the issuer of {_q(top)} is not {self.pool}: '{top.issuer_text}' "
-                f"({kid}).",
-            )
-        elif path.stop == _BAD_SIGNATURE:
-            aki = top.authority_key_identifier
-            want = f"; the certificate asks for key id {_hex(aki)}" if aki else ""
-            tried = "; ".join(f"sha256:{c.sha256[:16]}, {_key_ids(c)}" for c in path.detail)
-            self.emit(
-                "MC102",
-                top,
-                f"{_q(top)} names '{top.issuer_text}' as its issuer, but its signature does "
-                f"not verify with the key of the certificate{'s' if len(path.detail) > 1 else ''}"
-                f" of that name ({tried}){want}: usually the wrong generation of a CA.",
-            )
-        elif path.stop == _NOT_SELF_SIGNED:
-            self.emit(
-                "MC110",
-                top,
-                f"{_q(top)} names itself as its issuer, but its signature does not verify with "
-                "its own key (nor with another certificate of that name): it is not a root.",
-            )
-        elif path.stop == _UNTRUSTED_ROOT:
-            self.emit(
-                "MC118",
-                top,
-                f"the chain of {_q(path.certs[0])} ends at {_q(top)}, a root that is not one "
-                "of the trusted anchors.",
-            )
-        elif path.stop == _LOOP:
-            members = path.detail
-            first = min(members, key=lambda c: (c.display_name, c.sha256))
-            ring = " → ".join(_q(c) for c in members)
-            self.emit(
-                "MC115",
-                first,
-                f"loop in the issuer graph: {ring} (each issued by the next); no path from "
-                f"{_q(first)} reaches a root.",
-                key="loop:" + ",".join(sorted({c.sha256 for c in members})),
-            )
-        elif path.stop == _TOO_LONG:
-            self.emit(
-                "MC115",
-                top,
-                f"the chain above {_q(top)} is longer than {self.policy.max_chain_length} "
-                "certificates; stopped following it (a loop through cross-certificates?).",
-            )
-
-    # -- aggregated findings -----------------------------------------------------------
-    def finish(self, dependents: Callable[[Certificate], list[Certificate]]) -> list[Finding]:
-        for code, cert, msg in self._expired_cas:
-            under = dependents(cert)
-            if under:
-                msg += (
-                    f"; every certificate it issued fails with it ({len(under)} "
-                    f"{self.pool}: {_names(under)})"
-                )
-            self.emit(code, cert, msg + ".")
-        for issuer, children in self._not_ca.values():
-            bc = issuer.basic_constraints
-            why = "basicConstraints CA:FALSE" if bc is not None else "no basicConstraints"
-            self.emit(
-                "MC107",
-                issuer,
-                f"{_q(issuer)} issued {_names(children)} but is not a CA ({why}); devices "
-                "refuse every certificate it issued.",
-            )
-        for issuer, children in self._no_cert_sign.values():
-            ku = issuer.key_usage
-            uses = _key_usages(ku) if ku is not None else []
-            self.emit(
-                "MC108",
-                issuer,
-                f"{_q(issuer)} issued {_names(children)} but its keyUsage "
-                f"({', '.join(uses) or 'empty'}) lacks keyCertSign.",
-            )
-        for ca, below in self._pathlen.values():
-            worst = max(n for _, n in below)
-            self.emit(
-                "MC109",
-                ca,
-                f"{_q(ca)} has pathLenConstraint {ca.path_length}, but {worst} CA "
-                f"certificate{'s' if worst != 1 else ''} sit below it on the path through "
-                f"{_names([c for c, _ in below])}.",
-            )
-        for issuer, children in self._outlived.values():
-            children = sorted(children, key=lambda c: c.not_after, reverse=True)
-            last = children[0]
-            self.emit(
-                "MC106",
-                issuer,
-                f"{_q(issuer)} expires on {_day(issuer.not_after)}, before {_q(last)} it issued "
-                f"(expires {_day(last.not_after)})"
-                + (f" and {len(children) - 1} more" if len(children) > 1 else "")
-                + f": {_q(last)} stops working on {_day(issuer.not_after)}.",
-            )
-        return list(self.found.values())
 
 
 _KEY_USAGES = (
@@ -718,24 +608,307 @@ def _key_usages(ku: x509.KeyUsage) -> list[str]:
     return [label for attr, label in _KEY_USAGES if getattr(ku, attr)]
 
 
+_DIGESTS = {"sha1": "SHA-1", "md5": "MD5", "md4": "MD4", "md2": "MD2"}
+
+#: Codes that say where and why a path stops short of an anchor.
+_STOP_CODES = frozenset({"MC101", "MC102", "MC110", "MC115", "MC118"})
+
+
+class _Checks:
+    """Collects findings, one per (code, certificate), details aggregated per certificate."""
+
+    def __init__(
+        self,
+        *,
+        policy: Policy,
+        index: ChainIndex,
+        role: Callable[[_Node], str],
+        chain: Callable[[_Node], str | None],
+        pool: str,
+    ) -> None:
+        self.policy = policy
+        self.index = index
+        self.at = index.at
+        self.role = role
+        self.chain = chain
+        self.pool = pool  # "in the bundle", "among the certificates given"
+        self.found: dict[tuple[str, str], Finding] = {}
+        self._checked: set[str] = set()
+        self._links: set[tuple[str, str]] = set()
+        # aggregated per certificate: sha256 -> (certificate, the others involved)
+        self._outlived: dict[str, tuple[_Node, list[_Node]]] = {}
+        self._not_ca: dict[str, tuple[_Node, list[_Node]]] = {}
+        self._no_cert_sign: dict[str, tuple[_Node, list[_Node]]] = {}
+        self._too_deep: dict[str, tuple[_Node, list[tuple[_Node, int]]]] = {}
+        self._dead_cas: list[tuple[str, _Node, str]] = []
+
+    def emit(self, code: str, node: _Node, message: str, *, key: str | None = None) -> None:
+        k = (code, key or node.sha256)
+        if k in self.found:
+            return
+        cert = node.cert
+        self.found[k] = make_finding(
+            code,
+            message,
+            certificate=cert.ref(self.role(node)),
+            location=cert.origin,
+            chain=self.chain(node),
+        )
+
+    # -- one certificate on its own -----------------------------------------------------
+    def certificate(self, node: _Node) -> None:
+        if node.sha256 in self._checked:
+            return
+        self._checked.add(node.sha256)
+        policy, at, cert = self.policy, self.at, node.cert
+
+        if at > node.not_after:
+            msg = (
+                f"{_q(node)} expired on {_day(node.not_after)}, "
+                f"{_days(at - node.not_after)} before the check time {_day(at)}"
+            )
+            if node.is_ca:  # finished once the certificates below it are known
+                self._dead_cas.append(("MC103", node, msg))
+            else:
+                self.emit("MC103", node, msg + ".")
+        elif at < node.not_before:
+            msg = (
+                f"{_q(node)} is not valid until {_day(node.not_before)}, "
+                f"{_days(node.not_before - at)} after the check time {_day(at)}"
+            )
+            if node.is_ca:
+                self._dead_cas.append(("MC104", node, msg))
+            else:
+                self.emit("MC104", node, msg + ".")
+        elif node.not_after - at <= policy.expiry_warning:
+            self.emit(
+                "MC105",
+                node,
+                f"{_q(node)} expires on {_day(node.not_after)}, in "
+                f"{_days(node.not_after - at)} (warning window {_days(policy.expiry_warning)}).",
+            )
+
+        kind, bits = node.key_type, node.key_bits
+        floor = {"RSA": policy.min_rsa_bits, "DSA": policy.min_rsa_bits, "EC": policy.min_ec_bits}
+        if kind in floor and bits < floor[kind]:
+            self.emit(
+                "MC112",
+                node,
+                f"{_q(node)} has a {bits}-bit {kind} key ({cert.key_description}); Apple "
+                f"devices require at least {floor[kind]} bits for {kind} keys.",
+            )
+
+        digest = cert.signature_hash
+        if digest in policy.weak_hashes and not self.index.self_signed(node):
+            self.emit(
+                "MC111",
+                node,
+                f"{_q(node)} is signed with {_DIGESTS.get(digest, digest.upper())} "
+                f"({cert.signature_algorithm}) by "
+                f"'{cert.issuer_common_name or cert.issuer_text}'; Apple devices refuse "
+                "MD5 and SHA-1 signatures on certificates below a root.",
+            )
+
+        if node.critical_extension_oids:
+            self._critical(node)
+        if node.unreadable_extensions:
+            self.emit(
+                "MC113",
+                node,
+                f"the extensions of {_q(node)} cannot be read ({node.unreadable_extensions}), "
+                "so devices refuse the certificate.",
+            )
+
+    def _critical(self, node: _Node) -> None:
+        apple: list[str] = []
+        unknown: list[str] = []
+        for oid in node.critical_extension_oids:
+            if oid.startswith(APPLE_PRIVATE_EXTENSION_PREFIX):
+                apple.append(oid)
+            elif oid not in self.policy.handled_extensions:
+                unknown.append(oid)
+        if apple and self.policy.apple_private_extensions == "reject":
+            unknown.extend(f"{oid} (Apple private, rejected by policy)" for oid in apple)
+            apple = []
+        if unknown:
+            listed = ", ".join(_extension_name(o) for o in unknown)
+            self.emit(
+                "MC113",
+                node,
+                f"{_q(node)} has critical extension{'s' if len(unknown) > 1 else ''} {listed}, "
+                "which Apple devices do not process, so they refuse the certificate.",
+            )
+        if apple:
+            self.emit(
+                "MC114",
+                node,
+                f"{_q(node)} carries Apple's private critical extension"
+                f"{'s' if len(apple) > 1 else ''} {', '.join(apple)}; accepted, because Apple "
+                "devices process them.",
+            )
+
+    # -- a path: its certificates, its links, where it stops ----------------------------
+    def path(self, path: _Path, *, end_entity: bool) -> None:
+        nodes = path.nodes
+        for node in nodes:
+            self.certificate(node)
+        for child, issuer in pairwise(nodes):
+            link = (child.sha256, issuer.sha256)
+            if link in self._links:
+                continue
+            self._links.add(link)
+            if not issuer.is_ca:
+                self._not_ca.setdefault(issuer.sha256, (issuer, []))[1].append(child)
+            elif issuer.key_cert_sign is False:
+                self._no_cert_sign.setdefault(issuer.sha256, (issuer, []))[1].append(child)
+            if child.not_after > issuer.not_after >= self.at:  # expired: MC103 says it
+                self._outlived.setdefault(issuer.sha256, (issuer, []))[1].append(child)
+        if len(nodes) > 1:
+            self._path_length(nodes, end_entity=end_entity)
+        self._stop(path)
+
+    def _path_length(self, nodes: tuple[_Node, ...], *, end_entity: bool) -> None:
+        # below: non-self-issued CA certificates between nodes[i] and the path's start. A CA
+        # at the start counts too when validating a bundle: it is there to issue.
+        start = nodes[0]
+        below = 0 if end_entity or not start.is_ca or start.self_issued else 1
+        for i in range(1, len(nodes)):
+            ca = nodes[i]
+            limit = ca.path_length
+            if limit is not None and below > limit:
+                entry = self._too_deep.setdefault(ca.sha256, (ca, []))[1]
+                under = nodes[i - 1]
+                if all(n.sha256 != under.sha256 for n, _ in entry):
+                    entry.append((under, below))
+            if not ca.self_issued:
+                below += 1
+
+    def _stop(self, path: _Path) -> None:
+        top = path.top
+        cert = top.cert
+        if path.stop == _MISSING:
+            aki = top.authority_key_identifier
+            kid = (
+                f"key id {_hex(aki)}"
+                if aki
+                else "key id unknown: the certificate has no authority key identifier"
+            )
+            self.emit(
+                "MC101",
+                top,
+                f"the issuer of {_q(top)} is not {self.pool}: '{cert.issuer_text}' ({kid}).",
+            )
+        elif path.stop == _BAD_SIGNATURE:
+            aki = top.authority_key_identifier
+            tried = "; ".join(f"sha256:{n.sha256[:16]}, {_key_id(n)}" for n in path.detail)
+            plural = "s" if len(path.detail) > 1 else ""
+            if aki and any(n.subject_key_identifier == aki for n in path.detail):
+                why = (
+                    ", although the key ids match: the certificate was altered, or signed by "
+                    "another key under that CA's name"
+                )
+            elif aki:
+                why = (
+                    f"; it asks for key id {_hex(aki)}: usually the wrong generation of a CA"
+                )
+            else:
+                why = ": usually the wrong generation of a CA"
+            self.emit(
+                "MC102",
+                top,
+                f"{_q(top)} names '{cert.issuer_text}' as its issuer, but its signature does "
+                f"not verify with the key of the certificate{plural} of that name "
+                f"({tried}){why}.",
+            )
+        elif path.stop == _NOT_SELF_SIGNED:
+            self.emit(
+                "MC110",
+                top,
+                f"{_q(top)} names itself as its issuer, but its signature does not verify with "
+                "its own key (nor with another certificate of that name): it is not a root.",
+            )
+        elif path.stop == _UNTRUSTED_ROOT:
+            self.emit(
+                "MC118",
+                top,
+                f"the chain of {_q(path.nodes[0])} ends at {_q(top)}, a root that is not one "
+                "of the trusted anchors.",
+            )
+        elif path.stop == _LOOP:
+            members = path.detail
+            first = min(members, key=lambda n: (n.display_name, n.sha256))
+            ring = " → ".join(_q(n) for n in members)
+            self.emit(
+                "MC115",
+                first,
+                f"loop in the issuer graph: {ring} (each issued by the next), so no path "
+                f"from {_q(first)} reaches a root.",
+                key="loop:" + ",".join(sorted({n.sha256 for n in members})),
+            )
+        elif path.stop == _TOO_LONG:
+            self.emit(
+                "MC115",
+                top,
+                f"the chain above {_q(top)} is longer than {self.policy.max_chain_length} "
+                "certificates; stopped following it (a loop through cross-certificates?).",
+            )
+
+    # -- findings that needed every path first ------------------------------------------
+    def finish(self, dependents: Callable[[_Node], list[_Node]]) -> list[Finding]:
+        for code, node, msg in self._dead_cas:
+            under = dependents(node)
+            if under:
+                msg += (
+                    f"; every certificate it issued fails with it ({len(under)} "
+                    f"{self.pool}: {_names(under)})"
+                )
+            self.emit(code, node, msg + ".")
+        for issuer, children in self._not_ca.values():
+            why = (
+                "basicConstraints CA:FALSE"
+                if issuer.basic_constraints
+                else "no basicConstraints extension"
+            )
+            self.emit(
+                "MC107",
+                issuer,
+                f"{_q(issuer)} issued {_names(children)} but is not a CA ({why}); devices "
+                "refuse every certificate it issued.",
+            )
+        for issuer, children in self._no_cert_sign.values():
+            ku = issuer.cert.key_usage
+            uses = ", ".join(_key_usages(ku)) if ku is not None else ""
+            self.emit(
+                "MC108",
+                issuer,
+                f"{_q(issuer)} issued {_names(children)} but its keyUsage ({uses or 'empty'}) "
+                "lacks keyCertSign.",
+            )
+        for ca, under_ca in self._too_deep.values():
+            worst = max(n for _, n in under_ca)
+            self.emit(
+                "MC109",
+                ca,
+                f"{_q(ca)} has pathLenConstraint {ca.path_length}, but {worst} CA "
+                f"certificate{'s sit' if worst != 1 else ' sits'} below it on the path through "
+                f"{_names([n for n, _ in under_ca])}.",
+            )
+        for issuer, children in self._outlived.values():
+            children = sorted(children, key=lambda n: n.not_after, reverse=True)
+            last = children[0]
+            more = f" and {len(children) - 1} more" if len(children) > 1 else ""
+            self.emit(
+                "MC106",
+                issuer,
+                f"{_q(issuer)} expires on {_day(issuer.not_after)}, before {_q(last)} it issued "
+                f"(expires {_day(last.not_after)}){more}: {_q(last)} stops working on "
+                f"{_day(issuer.not_after)}.",
+            )
+        return list(self.found.values())
+
+
 # --------------------------------------------------------------------------------------
 # validate
-
-
-def _role(cert: Certificate, self_signed: bool, anchor: bool) -> str:
-    if self_signed:
-        return "root" if cert.is_ca else "self-signed certificate"
-    if anchor:
-        return "trusted anchor"
-    return "intermediate" if cert.is_ca else "end-entity certificate"
-
-
-def _path_entry(cert: Certificate) -> dict[str, Any]:
-    return {"subject": cert.subject_text, "sha256": cert.sha256, "not_after": _iso(cert)}
-
-
-def _iso(cert: Certificate) -> str:
-    return cert.not_after.isoformat()
 
 
 def validate(
@@ -745,15 +918,14 @@ def validate(
     policy: Policy | None = None,
     anchors: Sequence[Certificate] = (),
 ) -> Report:
-    """Check every certificate of a bundle and the path from each one to a root.
+    """Check every certificate of a bundle, and the path from each one to a root.
 
     ``at`` is the check time (now, in UTC, when None). Self-signed certificates in the bundle
     are roots; ``anchors`` adds trusted roots that are not in it. Returns a :class:`Report`
     with one finding per (code, certificate) and one ``chains`` entry per certificate;
-    never raises for a finding.
+    never raises for a finding. Duplicates (same SHA-256) are checked once (MC001).
     """
     policy = policy or Policy()
-    report = Report()
 
     bundle: list[Certificate] = []
     copies: dict[str, list[Certificate]] = {}
@@ -767,122 +939,127 @@ def validate(
 
     anchor_shas = {a.sha256 for a in anchors}
     index = ChainIndex([*bundle, *anchors], at=at)
+    nodes = [index.node(cert) for cert in bundle]
 
-    def is_anchor(cert: Certificate) -> bool:
-        return cert.sha256 in anchor_shas or (
-            cert.self_issued and index.verifies(cert, cert)
-        )
+    def is_anchor(node: _Node) -> bool:
+        return node.sha256 in anchor_shas or index.self_signed(node)
 
     builder = _PathBuilder(index, policy, is_anchor)
-    paths = [builder.best(cert) for cert in bundle]
+    paths = [builder.best(node) for node in nodes]
 
-    # Label each certificate with the longest path it is on, named by that path's start.
+    # A finding's chain label: the start of the longest path the certificate is on.
     longest: dict[str, _Path] = {}
     for path in paths:
-        n = len(path.certs)
-        for cert in path.certs:
-            seen = longest.get(cert.sha256)
-            if seen is None or len(seen.certs) < n:
-                longest[cert.sha256] = path
+        n = len(path.nodes)
+        for node in path.nodes:
+            seen = longest.get(node.sha256)
+            if seen is None or len(seen.nodes) < n:
+                longest[node.sha256] = path
 
-    def chain(cert: Certificate) -> str | None:
-        p = longest.get(cert.sha256)
-        return p.certs[0].display_name if p is not None else None
+    def chain(node: _Node) -> str | None:
+        p = longest.get(node.sha256)
+        return p.nodes[0].display_name if p is not None else None
 
-    def role(cert: Certificate) -> str:
-        return _role(cert, builder.self_signed(cert), cert.sha256 in anchor_shas)
+    def role(node: _Node) -> str:
+        if node.self_issued:  # placed as a root, self-signed or not (MC110)
+            return "root" if node.is_ca else "self-signed certificate"
+        if node.sha256 in anchor_shas:
+            return "trusted anchor"
+        return "intermediate" if node.is_ca else "end-entity certificate"
 
-    checks = _Checks(
-        policy=policy, builder=builder, role=role, chain=chain, pool="in the bundle"
-    )
+    checks = _Checks(policy=policy, index=index, role=role, chain=chain, pool="in the bundle")
     for path in paths:
-        checks.path(path, target_is_end_entity=False)
+        checks.path(path, end_entity=False)
 
-    for cert in bundle:
-        if builder.self_signed(cert) and not cert.is_ca:
+    for node in nodes:
+        if not node.is_ca and index.self_signed(node):
             checks.emit(
                 "MC117",
-                cert,
-                f"{_q(cert)} is self-signed but not a CA (no basicConstraints CA:TRUE): it "
+                node,
+                f"{_q(node)} is self-signed but not a CA (no basicConstraints CA:TRUE): it "
                 "cannot anchor a chain, and iOS never offers it for full trust.",
             )
-        dupes = copies[cert.sha256]
+        dupes = copies[node.sha256]
         if len(dupes) > 1:
             where = ", ".join(str(c.origin) for c in dupes if c.origin is not None)
-            checks.found[("MC001", cert.sha256)] = make_finding(
+            checks.found[("MC001", node.sha256)] = make_finding(
                 "MC001",
-                f"{_q(cert)} appears {len(dupes)} times"
+                f"{_q(node)} appears {len(dupes)} times"
                 + (f" ({where})" if where else "")
                 + "; it is installed once.",
-                certificate=cert.ref(role(cert)),
+                certificate=node.cert.ref(role(node)),
                 location=dupes[1].origin,
-                chain=chain(cert),
+                chain=chain(node),
             )
+    _rekeyed(index, nodes, checks)
 
-    _rekeyed(index, bundle, checks)
+    dependents_of: dict[str, list[_Node]] = {}
 
-    dependents_of: dict[str, list[Certificate]] | None = None
-
-    def dependents(cert: Certificate) -> list[Certificate]:
-        nonlocal dependents_of
-        if dependents_of is None:
-            dependents_of = {}
+    def dependents(node: _Node) -> list[_Node]:
+        if not dependents_of:
             for path in paths:
-                start = path.certs[0]
-                for above in path.certs[1:]:
-                    dependents_of.setdefault(above.sha256, []).append(start)
-        return dependents_of.get(cert.sha256, [])
+                for above in path.nodes[1:]:
+                    dependents_of.setdefault(above.sha256, []).append(path.nodes[0])
+        return dependents_of.get(node.sha256, [])
 
-    report.extend(checks.finish(dependents))
-
-    entries: dict[str, dict[str, Any]] = {}
-    for cert, path in zip(bundle, paths, strict=True):
-        steps = []
-        for c in path.certs:
-            e = entries.get(c.sha256)
-            if e is None:
-                e = entries[c.sha256] = _path_entry(c)
-            steps.append(dict(e))
-        report.chains.append(
-            {
-                "certificate": cert.subject_text,
-                "sha256": cert.sha256,
-                "path": steps,
-                "complete": path.complete,
-                "root": path.top.subject_text if path.complete else None,
-            }
-        )
+    report = Report(findings=checks.finish(dependents))
+    report.chains = _chains(paths)
     return report
 
 
-def _rekeyed(index: ChainIndex, bundle: Sequence[Certificate], checks: _Checks) -> None:
+def _chains(paths: Sequence[_Path]) -> list[dict[str, Any]]:
+    """``Report.chains``: each certificate's best path, leaf first."""
+    steps: dict[str, tuple[str, str, str]] = {}
+    out = []
+    for path in paths:
+        hops = []
+        for node in path.nodes:
+            step = steps.get(node.sha256)
+            if step is None:
+                step = steps[node.sha256] = (
+                    node.cert.subject_text, node.sha256, node.not_after.isoformat()
+                )
+            hops.append({"subject": step[0], "sha256": step[1], "not_after": step[2]})
+        out.append(
+            {
+                "certificate": hops[0]["subject"],
+                "sha256": path.nodes[0].sha256,
+                "path": hops,
+                "complete": path.complete,
+                "root": hops[-1]["subject"] if path.complete else None,
+            }
+        )
+    return out
+
+
+def _rekeyed(index: ChainIndex, nodes: Sequence[_Node], checks: _Checks) -> None:
     """MC116: one subject with more than one key (a re-keyed CA)."""
     done: set[bytes] = set()
-    for cert in bundle:
-        if cert.subject_der in done:
+    for node in nodes:
+        if node.subject_der in done:
             continue
-        done.add(cert.subject_der)
-        same = index.with_subject(cert.subject_der)
+        done.add(node.subject_der)
+        same = index._by_subject.get(node.subject_der, [])
         if len(same) < 2:
             continue
-        keys: dict[bytes, Certificate] = {}
-        for c in same:
-            keys.setdefault(c.spki_sha256, c)
+        keys: dict[bytes, _Node] = {}
+        for n in same:
+            keys.setdefault(n.cert.spki_sha256, n)
         if len(keys) < 2:
             continue
-        gens = sorted(keys.values(), key=lambda c: (c.not_before, c.sha256))
-        newest = gens[-1]
+        generations = sorted(keys.values(), key=lambda n: (n.not_before, n.sha256))
+        newest = generations[-1]
         listed = "; ".join(
-            f"sha256:{c.sha256[:16]}, {_key_ids(c)}, valid {_day(c.not_before)} to "
-            f"{_day(c.not_after)}"
-            for c in gens
+            f"sha256:{n.sha256[:16]}, {_key_id(n)}, valid {_day(n.not_before)} to "
+            f"{_day(n.not_after)}"
+            for n in generations
         )
         checks.emit(
             "MC116",
             newest,
-            f"{_q(newest)} appears with {len(gens)} different keys ({listed}): a re-keyed CA. "
-            "Both are kept, and each certificate is checked against the generation whose key "
-            "signed it.",
+            f"{_q(newest)} appears with {len(generations)} different keys ({listed}): a "
+            f"re-keyed CA. {'Both' if len(generations) == 2 else 'All'} are kept, and each "
+            "certificate is checked against the generation whose key signed it.",
             key="rekey:" + newest.subject_der.hex(),
         )
 
@@ -901,65 +1078,61 @@ def verify_chain(
 ) -> ChainResult:
     """Does the end-entity certificate ``leaf`` chain to one of ``anchors``?
 
-    The path may use any of ``intermediates`` (in any order, extra ones ignored). The leaf's
-    own CA and keyCertSign flags are not required. Trust needs a path that reaches an anchor
-    (that exact certificate, or a certificate with the same subject and key) with signatures
-    that verify, dates valid at ``at``, CA flags and path lengths respected, and no other
-    error (a SHA-1 signature on the leaf, say). The path is built even when it is not trusted.
+    The path may use any of ``intermediates``, in any order; extra ones are ignored. The
+    leaf's own CA and keyCertSign flags are not required. Trust needs a path that reaches an
+    anchor (that exact certificate; a copy of a root with the same subject and key also
+    serves, since it verifies the same signatures) with signatures that verify, dates valid
+    at ``at``, CA flags and path lengths respected, and no other error finding on it (a SHA-1
+    signature on the leaf, say). The path is built and returned even when it is not trusted.
     """
     policy = policy or Policy()
     anchor_shas = {a.sha256 for a in anchors}
     index = ChainIndex([leaf, *intermediates, *anchors], at=at)
-    builder = _PathBuilder(index, policy, lambda c: c.sha256 in anchor_shas)
-    path = builder.best(leaf)
+    builder = _PathBuilder(index, policy, lambda n: n.sha256 in anchor_shas)
+    start = index.node(leaf)
+    path = builder.best(start)
 
-    position = {c.sha256: i for i, c in enumerate(path.certs)}
-    last = len(path.certs) - 1
+    position = {n.sha256: i for i, n in enumerate(path.nodes)}
+    last = len(path.nodes) - 1
 
-    def role(cert: Certificate) -> str:
-        i = position.get(cert.sha256, -1)
+    def role(node: _Node) -> str:
+        i = position.get(node.sha256, -1)
         if i == 0:
             return "end-entity certificate"
         if i == last and path.complete:
-            return "root" if builder.self_signed(cert) else "trusted anchor"
+            return "root" if index.self_signed(node) else "trusted anchor"
         if i == last and path.stop == _UNTRUSTED_ROOT:
             return "untrusted root"
         return f"intermediate {i} of chain to {_q(leaf)}"
 
     checks = _Checks(
         policy=policy,
-        builder=builder,
+        index=index,
         role=role,
-        chain=lambda _c: leaf.display_name,
+        chain=lambda _n: leaf.display_name,
         pool="among the certificates given",
     )
-    checks.path(path, target_is_end_entity=True)
-    findings = checks.finish(lambda c: [leaf] if c.sha256 != leaf.sha256 else [])
+    checks.path(path, end_entity=True)
+    findings = checks.finish(lambda n: [start] if n.sha256 != start.sha256 else [])
 
-    ordered = sorted(
-        findings,
+    findings.sort(
         key=lambda f: (
             f.severity.rank,
-            position.get(f.certificate.sha256, 99) if f.certificate else 99,
+            position.get(f.certificate.sha256, last + 1) if f.certificate else last + 1,
             f.code,
-        ),
+        )
     )
+    errors = [f for f in findings if f.blocks]
+    stops = [f for f in errors if f.code in _STOP_CODES]
     reason: str | None = None
-    errors = [f for f in ordered if f.severity.rank == 0]
-    stop_codes = {"MC101", "MC102", "MC110", "MC115", "MC118"}
-    stops = [f for f in errors if f.code in stop_codes]
-    if stops:
-        reason = stops[0].message
-    elif errors:
-        reason = errors[0].message
-    elif not path.complete:  # pragma: no cover - every stop emits an error
-        reason = f"the chain of {_q(leaf)} does not reach a trusted anchor."
-    if reason:
-        reason = reason[0].upper() + reason[1:]
+    if stops or errors:
+        text = (stops or errors)[0].message
+        reason = text[:1].upper() + text[1:]
+    elif not path.complete:  # pragma: no cover - every way of stopping short is an error
+        reason = f"The chain of {_q(leaf)} does not reach a trusted anchor."
     return ChainResult(
         trusted=reason is None,
-        path=path.certs,
-        findings=tuple(ordered),
+        path=path.certificates,
+        findings=tuple(findings),
         reason=reason,
     )
-

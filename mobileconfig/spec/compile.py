@@ -30,6 +30,7 @@ from mobileconfig.payloads.certificates import (
     RootCertificatePayload,
 )
 from mobileconfig.pki.certs import Certificate, load_certificate_file
+from mobileconfig.spec.identities import IdentityInfo, bundle_addition_finding, compile_identities
 from mobileconfig.spec.load import LoadedYAML, load_yaml, read_spec_text
 from mobileconfig.spec.model import CertificateEntry, ProfileSpec, parse_time
 
@@ -79,6 +80,8 @@ class CompiledProfile:
     certificates: list[BundledCertificate]
     findings: list[Finding] = field(default_factory=list)
     source: SpecSource | None = None
+    leaves: list[Certificate] = field(default_factory=list)  # identities' own certificates
+    identities: dict[str, IdentityInfo] = field(default_factory=dict)
 
 
 def read_spec(path: str | Path, *, display: str | None = None) -> tuple[LoadedYAML, Path]:
@@ -130,10 +133,10 @@ def _check(loaded: LoadedYAML, base_dir: Path) -> SpecSource:
             location=loaded.location(()),
         )
     try:
-        spec = ProfileSpec.model_validate(loaded.value)
+        spec = ProfileSpec.model_validate(loaded.value, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise _spec_error(exc, loaded) from None
-    if not spec.certificates and not spec.payloads:
+    if not spec.certificates and not spec.payloads and not spec.identities:
         raise SpecError(
             "the profile has no content: list the certificates to install",
             location=loaded.location(("certificates",)),
@@ -410,8 +413,22 @@ def compile_spec(src: SpecSource, *, load: CertificateLoader = _load_file) -> Co
     """Build the Profile model for a checked spec (no validation of content here)."""
     spec = src.spec
     bundle, findings = collect_certificates(src, load)
+    idents = compile_identities(
+        spec.identities, identifier=spec.identifier, base_dir=src.base_dir, locate=src.location
+    )
+    findings.extend(idents.findings)
+    known = {b.certificate.sha256 for b in bundle}
+    for cert, where, owner in idents.extra_certificates:
+        if cert.sha256 in known or (cert.self_signed and not cert.is_ca):
+            continue
+        known.add(cert.sha256)
+        kind = "root" if cert.self_signed and cert.is_ca else "pkcs1"
+        bundle.append(BundledCertificate(cert, kind, where))
+        findings.append(bundle_addition_finding(cert, owner, where))
+    bundle = _ordered(bundle)
     payloads: list[Payload | RawPayload] = []
     payloads.extend(certificate_payloads(spec.identifier, bundle))
+    payloads.extend(idents.payloads)
     payloads.extend(raw_payloads(spec.identifier, spec.payloads))
     top: dict[str, Any] = {
         "PayloadIdentifier": spec.identifier,
@@ -435,4 +452,4 @@ def compile_spec(src: SpecSource, *, load: CertificateLoader = _load_file) -> Co
         when = parse_time(spec.removal_date)
         top["RemovalDate"] = when.replace(tzinfo=None) if when else None
     profile = Profile.model_validate({k: v for k, v in top.items() if v is not None})
-    return CompiledProfile(profile, bundle, findings, src)
+    return CompiledProfile(profile, bundle, findings, src, idents.leaves, idents.info)

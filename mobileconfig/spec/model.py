@@ -10,7 +10,11 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator, model_validator
+
+from mobileconfig.secrets import Secret
+from mobileconfig.spec._base import _Spec
+from mobileconfig.spec.identities import IdentitySpec
 
 __all__ = [
     "AcceptRule",
@@ -63,10 +67,6 @@ def parse_time(value: str | dt.datetime | None) -> dt.datetime | None:
 
 def _default_platforms() -> list[Platform]:
     return ["iOS", "macOS"]
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class CertificateEntry(_Spec):
@@ -122,6 +122,34 @@ class ValidateSettings(_Spec):
         return value
 
 
+class SignSettings(_Spec):
+    """Sign the profile: a PKCS#12, or a PEM certificate and key (and chain)."""
+
+    pkcs12: str | None = Field(None, description="The signer's PKCS#12 (.p12/.pfx) file.")
+    password: Secret | None = Field(
+        None, description="The PKCS#12's password: {env: NAME}, {file: PATH} or {prompt: true}."
+    )
+    certificate: str | None = Field(
+        None, description="The signer's PEM certificate (a full-chain PEM is fine)."
+    )
+    key: str | None = Field(None, description="The signer's PEM private key.")
+    key_password: Secret | None = Field(None, description="The key's password, if encrypted.")
+    chain: list[str] = Field(
+        default_factory=list, description="Intermediate certificates to include (PEM files)."
+    )
+    digest: Literal["sha256", "sha384", "sha512"] = Field(
+        "sha256", description="Signature digest; SHA-1 is never used."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SignSettings:
+        if (self.pkcs12 is None) == (self.certificate is None):
+            raise ValueError("sign needs either pkcs12 or certificate (with key)")
+        if self.certificate is not None and self.key is None:
+            raise ValueError("sign: certificate needs its key")
+        return self
+
+
 class ProfileSpec(_Spec):
     """A profile.yaml: one configuration profile."""
 
@@ -159,9 +187,17 @@ class ProfileSpec(_Spec):
         default_factory=list,
         description="Every company CA certificate: files, globs, folders, PEM bundles, .p7b.",
     )
+    identities: dict[str, IdentitySpec] = Field(
+        default_factory=dict,
+        description="Named identities: pkcs12, key + certificate, scep or acme. Other sections "
+        "refer to them by name.",
+    )
     payloads: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Any other payload, written with Apple's own keys (PayloadType required).",
+    )
+    sign: SignSettings | None = Field(
+        None, description="Sign the profile (manual or web distribution); --unsigned skips it."
     )
     validate_: ValidateSettings = Field(
         default_factory=ValidateSettings,
