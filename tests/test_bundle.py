@@ -6,11 +6,11 @@ import plistlib
 from collections.abc import Callable
 from pathlib import Path
 
-from pki import Issued, TestPKI, issue
-
 from mobileconfig.builder import Builder
 from mobileconfig.payloads.base import derive_uuid
 from mobileconfig.spec.compile import compile_spec, load_spec
+
+from pki import Issued, TestPKI, issue
 
 
 def _bundle(tmp_path: Path) -> dict[str, Issued]:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
-from pki import NOW, TestPKI, issue
 
 from mobileconfig.errors import CertificateError
 from mobileconfig.pki.certs import Certificate, load_certificate_file, load_certificates
+
+from pki import NOW, TestPKI, issue
 
 
 def test_pem_bundle_with_crlf_blank_lines_and_text_around(pki_ec: TestPKI) -> None:

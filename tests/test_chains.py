@@ -20,6 +20,12 @@ if str(Path(__file__).parent) not in sys.path:
 
 import pytest
 from cryptography import x509
+
+from mobileconfig.errors import Location, ValidationFailed
+from mobileconfig.findings import CATALOGUE, Finding, Report, Severity
+from mobileconfig.pki.certs import Certificate
+from mobileconfig.pki.chains import ChainIndex, Policy, validate, verify_chain
+
 from pki import (
     DAY,
     NOW,
@@ -33,11 +39,6 @@ from pki import (
     openssl_resign,
     with_duplicate_extension,
 )
-
-from mobileconfig.errors import Location, ValidationFailed
-from mobileconfig.findings import CATALOGUE, Finding, Report, Severity
-from mobileconfig.pki.certs import Certificate
-from mobileconfig.pki.chains import ChainIndex, Policy, validate, verify_chain
 
 KINDS: list[KeyKind] = ["ec256", "rsa2048"]
 ERRORS = {c for c, e in CATALOGUE.items() if e.severity is Severity.ERROR and c.startswith("MC1")}

@@ -23,12 +23,12 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
-from pki import DAY, NOW, Issued, TestPKI, issue, make_key
-
 from mobileconfig import cms
 from mobileconfig.errors import CMSError, IdentityError
 from mobileconfig.findings import Severity
 from mobileconfig.pki.certs import Certificate
+
+from pki import DAY, NOW, Issued, TestPKI, issue, make_key
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "profiles"
 OPENSSL = shutil.which("openssl")

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from apple_schema import conform_profile
-from conftest import ROOT, CLIResult, need_tool, run_module
 
 from mobileconfig.pki.certs import load_certificate_file
+
+from apple_schema import conform_profile
+from conftest import ROOT, CLIResult, need_tool, run_module
 
 COMPANY = ROOT / "examples" / "company"
 AT = "2026-12-01"

@@ -24,12 +24,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest
 import yaml
-from apple_schema import conform
 from asn1crypto import cms as asn1_cms
 from asn1crypto import pkcs12 as asn1_pkcs12
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from pki import Issued, TestPKI, issue, make_key
 from pydantic import ValidationError
 
 from mobileconfig.errors import IdentityError
@@ -57,6 +55,9 @@ from mobileconfig.pki.identities import (
     load_pkcs12,
 )
 from mobileconfig.secrets import Secret
+
+from apple_schema import conform
+from pki import Issued, TestPKI, issue, make_key
 
 PASSWORD = "c0rrect-Horse-7Q"
 WRONG = "Tr0ub4dor&3-wrong"

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from conftest import CLIResult, need_tool
 from pki import Issued, issue, openssl_pkcs12
 

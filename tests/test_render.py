@@ -7,10 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import need_tool
 
 from mobileconfig.errors import ProfileError
 from mobileconfig.render import MAX_DEPTH, DamagedData, dumps, loads
+
+from conftest import need_tool
 
 VALUE = {
     "b": [1, 2.5, True, False, b"\x00\x01binary", {"nested": "x"}],

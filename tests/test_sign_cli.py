@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from conftest import CLIResult, need_tool
 from pki import DAY, NOW, issue, openssl_pkcs12
 

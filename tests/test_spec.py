@@ -6,12 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CLIResult, run_module
-from pki import TestPKI
 
 from mobileconfig.errors import SpecError
 from mobileconfig.spec.compile import load_spec
 from mobileconfig.spec.model import parse_duration, parse_time
+
+from conftest import CLIResult, run_module
+from pki import TestPKI
 
 GOOD = "identifier: com.example.s\nname: S\ncertificates: [root.pem]\n"
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLIResult
 from mobileconfig import Builder
 from mobileconfig.errors import SpecError
+
+from conftest import CLIResult
 from pki import TestPKI
 
 SPEC = """identifier: com.example.user.{{ user }}
