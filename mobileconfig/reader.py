@@ -88,6 +88,9 @@ def read_profile(data: bytes, *, source: str = "<bytes>") -> LoadedProfile:
         return LoadedProfile(
             source, "signed", inner.format, profile, signed.content, signed, inner.damaged, notes
         )
+    if body is stripped and data.startswith(b"bplist"):
+        # A binary plist's trailer is binary too: its last byte may well be 0x00.
+        body, notes = data, [n for n in notes if "trailing NUL" not in n]
     read = loads(body, source=source)
     return LoadedProfile(
         source, "unsigned", read.format, _model(read.value, source), body, None, read.damaged, notes

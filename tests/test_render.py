@@ -87,3 +87,19 @@ def test_damaged_base64_is_kept_and_flagged() -> None:
 def test_garbage_raises_profile_error(junk: bytes) -> None:
     with pytest.raises(ProfileError):
         loads(junk, source="junk")
+
+
+def test_binary_plist_ending_in_nul_bytes_reads_back() -> None:
+    from mobileconfig.reader import read_profile
+
+    # Grow a profile until its offset table sits at a multiple of 256: the trailer's last
+    # byte is then 0x00, which a careless "strip trailing NULs" would destroy.
+    for n in range(1, 600):
+        value = {"PayloadType": "Configuration", "PayloadVersion": 1, "PayloadIdentifier": "a.b",
+                 "PayloadUUID": "U", "PayloadContent": [], "PayloadDescription": "x" * n}
+        data = dumps(value, "binary")
+        if data.endswith(b"\x00"):
+            break
+    else:  # pragma: no cover
+        pytest.fail("no binary plist ending in NUL was made")
+    assert read_profile(data).profile.payload_description == "x" * n
