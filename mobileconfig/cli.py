@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import datetime as dt
 
+    from mobileconfig.builder import Builder
     from mobileconfig.cms import Signer
     from mobileconfig.findings import Report
     from mobileconfig.pki.certs import Certificate
@@ -206,6 +207,48 @@ def _load_certificate_arg(path: str, what: str) -> Certificate:
     return certs[0]
 
 
+def _build_batch(args: argparse.Namespace, out: _Out, builder: Builder) -> int:
+    from mobileconfig.batch import run_batch
+    from mobileconfig.errors import MobileconfigError
+    from mobileconfig.output import write_output
+
+    if args.output:
+        raise MobileconfigError("-o goes with a single build; with --each give --out-dir DIR")
+    if not args.out_dir:
+        raise MobileconfigError("--each needs --out-dir DIR for the profiles")
+    if args.encrypt_to:
+        raise MobileconfigError("--encrypt-to encrypts to one device; it does not go with --each")
+    if args.jobs is not None and args.jobs < 1:
+        raise MobileconfigError("--jobs takes a number of processes, 1 or more")
+    result = run_batch(
+        args.spec,
+        args.each,
+        args.out_dir,
+        name=args.name,
+        jobs=args.jobs,
+        fail_fast=args.fail_fast,
+        resume=args.resume,
+        variables=_variables(args),
+        secret_columns=args.secret_column or [],
+        at=_at(args.at),
+        fmt=args.format,
+        strict=True if args.strict else None,
+        sign=False if args.unsigned else None,
+        builder=builder,
+        progress=not out.quiet,
+    )
+    for failure in result.failures:
+        print(f"{PROG}: row {failure.row} ({failure.where}): {failure.reason}", file=sys.stderr)
+    skipped = f", {result.skipped} skipped (already complete)" if result.skipped else ""
+    out.info(
+        f"built {result.built} of {result.total} profiles into {args.out_dir}, "
+        f"{result.failed} failed{skipped}"
+    )
+    if args.report:
+        write_output(args.report, (json.dumps(result.to_json(), indent=2) + "\n").encode())
+    return 1 if result.failed else 0
+
+
 def cmd_build(args: argparse.Namespace, out: _Out) -> int:
     from mobileconfig.builder import Builder
     from mobileconfig.errors import MobileconfigError, ValidationFailed
@@ -214,6 +257,10 @@ def cmd_build(args: argparse.Namespace, out: _Out) -> int:
     if args.unsigned and args.sign_with:
         raise MobileconfigError("--unsigned and --sign-with contradict each other")
     builder = Builder(args.spec, signer=_signer_from_args(args))
+    if args.each:
+        return _build_batch(args, out, builder)
+    if args.out_dir:
+        raise MobileconfigError("--out-dir goes with --each INVENTORY; for one profile use -o")
     recipient = _load_certificate_arg(args.encrypt_to, "--encrypt-to") if args.encrypt_to else None
     try:
         result = builder.build_result(
@@ -440,6 +487,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_variable_options(p)
     _add_signer_options(p)
+    g = p.add_argument_group("batch: one profile per inventory row")
+    g.add_argument(
+        "--each",
+        metavar="INVENTORY",
+        help="CSV (with a header row) or JSON list of objects; columns are variables",
+    )
+    g.add_argument("--out-dir", metavar="DIR", help="folder for the profiles")
+    g.add_argument(
+        "--name",
+        metavar="TEMPLATE",
+        help="file name per row, e.g. '{{ user }}.mobileconfig' (default: the profile identifier)",
+    )
+    g.add_argument("--jobs", type=int, metavar="N", help="processes (default: the number of cores)")
+    g.add_argument("--fail-fast", action="store_true", help="stop at the first failing row")
+    g.add_argument(
+        "--resume", action="store_true", help="skip rows whose output is already complete"
+    )
+    g.add_argument("--report", metavar="FILE", help="write the summary as JSON")
+    g.add_argument(
+        "--secret-column",
+        metavar="NAME",
+        action="append",
+        help="a column holding a secret: its values never appear in messages",
+    )
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser(
