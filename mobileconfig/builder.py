@@ -117,8 +117,10 @@ class Builder:
         return cached
 
     # -- steps -----------------------------------------------------------------------
-    def compile(self, variables: Mapping[str, Any] | None = None) -> CompiledProfile:
-        return compile_spec(self.source(variables), load=self._load)
+    def compile(
+        self, variables: Mapping[str, Any] | None = None, *, at: dt.datetime | None = None
+    ) -> CompiledProfile:
+        return compile_spec(self.source(variables), load=self._load, at=at)
 
     def check_compiled(self, compiled: CompiledProfile, *, at: dt.datetime | None = None) -> Report:
         """Every content check on a compiled profile; never raises."""
@@ -145,7 +147,7 @@ class Builder:
     def check(
         self, variables: Mapping[str, Any] | None = None, *, at: dt.datetime | None = None
     ) -> Report:
-        return self.check_compiled(self.compile(variables), at=at)
+        return self.check_compiled(self.compile(variables, at=at), at=at)
 
     def signer_for(self, src: SpecSource) -> Signer | None:
         """The signer: the one given to the Builder, else the spec's ``sign:`` (loaded once)."""
@@ -178,7 +180,7 @@ class Builder:
         """Compile, check, render, encrypt (with ``encrypt_to``) and sign (with a signer,
         unless ``sign=False``). Raises :class:`~mobileconfig.errors.ValidationFailed` when
         the checks refuse the content."""
-        compiled = self.compile(variables)
+        compiled = self.compile(variables, at=at)
         report = self.check_compiled(compiled, at=at)
         src = compiled.source
         assert src is not None

@@ -629,6 +629,18 @@ def _parser() -> argparse.ArgumentParser:
 _EXTRA_COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
 
 
+def _register_extras() -> None:
+    # Light modules only: each imports its heavy part when its command runs.
+    from mobileconfig.probe_cli import register_cli as probe_cli
+
+    for register in (probe_cli,):
+        if register not in _EXTRA_COMMANDS:
+            _EXTRA_COMMANDS.append(register)
+
+
+_register_extras()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)

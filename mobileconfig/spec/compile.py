@@ -10,13 +10,14 @@ other payload as it was.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import difflib
 import glob
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -32,7 +33,14 @@ from mobileconfig.payloads.certificates import (
 from mobileconfig.pki.certs import Certificate, load_certificate_file
 from mobileconfig.spec.identities import IdentityInfo, bundle_addition_finding, compile_identities
 from mobileconfig.spec.load import LoadedYAML, load_yaml, read_spec_text
-from mobileconfig.spec.model import CertificateEntry, ProfileSpec, parse_time
+from mobileconfig.spec.model import (
+    CertificateEntry,
+    ProfileSpec,
+    RemovalPassword,
+    parse_duration,
+    parse_time,
+)
+from mobileconfig.spec.services import CertRef, IdentityRef, References, compile_services
 
 __all__ = [
     "BundledCertificate",
@@ -136,7 +144,18 @@ def _check(loaded: LoadedYAML, base_dir: Path) -> SpecSource:
         spec = ProfileSpec.model_validate(loaded.value, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise _spec_error(exc, loaded) from None
-    if not spec.certificates and not spec.payloads and not spec.identities:
+    sections = (
+        spec.certificates,
+        spec.payloads,
+        spec.identities,
+        spec.wifi,
+        spec.ethernet,
+        spec.mail,
+        spec.exchange,
+        spec.vpn,
+        spec.trust,
+    )
+    if not any(sections) and spec.removal in ("allowed", "disallowed"):
         raise SpecError(
             "the profile has no content: list the certificates to install",
             location=loaded.location(("certificates",)),
@@ -409,8 +428,33 @@ def raw_payloads(identifier: str, items: list[dict[str, Any]]) -> list[RawPayloa
     return out
 
 
-def compile_spec(src: SpecSource, *, load: CertificateLoader = _load_file) -> CompiledProfile:
-    """Build the Profile model for a checked spec (no validation of content here)."""
+def _references(
+    identifier: str, bundle: list[BundledCertificate], idents: dict[str, IdentityInfo]
+) -> References:
+    """Names other sections use: identities by their key; certificates by their explicit
+    name, their CN and their (unique) display name. The first certificate to claim a name
+    keeps it, so a re-keyed CA's CN names the generation listed first."""
+    refs = References()
+    for name, info in idents.items():
+        kind: Literal["pkcs12", "scep", "acme"] = "pkcs12" if info.kind == "pem" else info.kind
+        refs.identities[name] = IdentityRef(
+            info.uuid, kind, info.key_type, info.key_bits, info.certificate
+        )
+    for b in bundle:
+        cert = b.certificate
+        pid = f"{identifier}.certificate.{cert.sha256[:32]}"
+        ref = CertRef(derive_uuid(identifier, pid), cert, cert.is_ca)
+        for label in (cert.name, cert.common_name, cert.display_name):
+            if label and label not in refs.certificates:
+                refs.certificates[label] = ref
+    return refs
+
+
+def compile_spec(
+    src: SpecSource, *, load: CertificateLoader = _load_file, at: dt.datetime | None = None
+) -> CompiledProfile:
+    """Build the Profile model for a checked spec. Chain checks are not done here; the
+    checks that need the compiled references (servers, platforms) are, at ``at``."""
     spec = src.spec
     bundle, findings = collect_certificates(src, load)
     idents = compile_identities(
@@ -429,6 +473,21 @@ def compile_spec(src: SpecSource, *, load: CertificateLoader = _load_file) -> Co
     payloads: list[Payload | RawPayload] = []
     payloads.extend(certificate_payloads(spec.identifier, bundle))
     payloads.extend(idents.payloads)
+    removal_password = spec.removal.password if isinstance(spec.removal, RemovalPassword) else None
+    window = parse_duration(spec.validate_.expiry_warning)
+    services, service_findings = compile_services(
+        spec,
+        _references(spec.identifier, bundle, idents.info),
+        identifier=spec.identifier,
+        platforms=spec.platforms,
+        base_dir=src.base_dir,
+        location=src.location,
+        at=at or parse_time(spec.validate_.at),
+        expiry_warning=window,
+        removal_password=removal_password,
+    )
+    payloads.extend(services)
+    findings.extend(service_findings)
     payloads.extend(raw_payloads(spec.identifier, spec.payloads))
     top: dict[str, Any] = {
         "PayloadIdentifier": spec.identifier,
@@ -438,6 +497,7 @@ def compile_spec(src: SpecSource, *, load: CertificateLoader = _load_file) -> Co
         "PayloadDescription": spec.description,
         "PayloadScope": {"system": "System", "user": "User"}.get(spec.scope or ""),
         "PayloadRemovalDisallowed": True if spec.removal == "disallowed" else None,
+        "HasRemovalPasscode": True if removal_password is not None else None,
         "TargetDeviceType": spec.target_device_type,
         "DurationUntilRemoval": spec.duration_until_removal,
         "PayloadContent": payloads,

@@ -15,6 +15,14 @@ from pydantic import Field, field_validator, model_validator
 from mobileconfig.secrets import Secret
 from mobileconfig.spec._base import _Spec
 from mobileconfig.spec.identities import IdentitySpec
+from mobileconfig.spec.services import (
+    EthernetSpec,
+    ExchangeSpec,
+    MailSpec,
+    TrustSpec,
+    VPNSpec,
+    WiFiSpec,
+)
 
 __all__ = [
     "AcceptRule",
@@ -150,6 +158,12 @@ class SignSettings(_Spec):
         return self
 
 
+class RemovalPassword(_Spec):
+    """Removal needs a password (com.apple.profileRemovalPassword)."""
+
+    password: Secret = Field(description="The removal password: {env: NAME} or {file: PATH}.")
+
+
 class ProfileSpec(_Spec):
     """A profile.yaml: one configuration profile."""
 
@@ -167,9 +181,10 @@ class ProfileSpec(_Spec):
         default_factory=_default_platforms,
         description="Where the profile is meant to install; keys unsupported there are reported.",
     )
-    removal: Literal["allowed", "disallowed"] = Field(
+    removal: Literal["allowed", "disallowed"] | RemovalPassword = Field(
         "allowed",
-        description="disallowed sets PayloadRemovalDisallowed (honoured on supervised devices).",
+        description="allowed; disallowed (PayloadRemovalDisallowed, honoured on supervised "
+        "devices); or {password: {env: NAME}} to require a removal password.",
     )
     consent_text: str | dict[str, str] | None = Field(
         None, description="Text the user must accept before installing (ConsentText)."
@@ -191,6 +206,18 @@ class ProfileSpec(_Spec):
         default_factory=dict,
         description="Named identities: pkcs12, key + certificate, scep or acme. Other sections "
         "refer to them by name.",
+    )
+    wifi: list[WiFiSpec] = Field(default_factory=list, description="Wi-Fi networks.")
+    ethernet: list[EthernetSpec] = Field(
+        default_factory=list, description="macOS wired 802.1X (per interface)."
+    )
+    mail: list[MailSpec] = Field(default_factory=list, description="IMAP/POP mail accounts.")
+    exchange: list[ExchangeSpec] = Field(
+        default_factory=list, description="Exchange ActiveSync accounts."
+    )
+    vpn: list[VPNSpec] = Field(default_factory=list, description="IKEv2 VPNs.")
+    trust: TrustSpec | None = Field(
+        None, description="Trust settings: restrictions, certificate transparency, revocation."
     )
     payloads: list[dict[str, Any]] = Field(
         default_factory=list,
