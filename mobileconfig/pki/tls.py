@@ -202,6 +202,7 @@ def check_server_certificate(
     purpose: Purpose = "tls",
     expiry_warning: timedelta = timedelta(days=30),
     setting: str = "the host in the profile",
+    anchors: Sequence[Certificate] | None = None,
 ) -> list[Finding]:
     """Every rule of Apple's that the server certificate ``chain[0]`` breaks for ``host``.
 
@@ -211,7 +212,9 @@ def check_server_certificate(
     certificate comes from a public CA that devices trust already: the 398-day limit applies
     and, as the device's own trust store is not known offline, the chain is not checked
     against ``bundle``. ``at`` is the check time (now when None). ``setting`` names the
-    profile setting a name mismatch can be fixed in (``mail[0].incoming.host``).
+    profile setting a name mismatch can be fixed in (``mail[0].incoming.host``). ``anchors``,
+    when given, are the only trusted certificates (an EAP payload's named anchors) and the
+    rest of ``bundle`` may still supply intermediates, as the device's keychain does.
 
     Returns findings (codes MC501 to MC510); never raises for a finding.
     """
@@ -226,12 +229,17 @@ def check_server_certificate(
     path: tuple[Certificate, ...] = tuple(chain)
     if not public_root:
         # A RADIUS anchor may be any certificate; a TLS client's anchors are roots.
-        anchors = list(bundle) if purpose == "eap" else [c for c in bundle if c.self_signed]
-        pool = [*chain[1:], *(c for c in bundle if c not in anchors)]
+        if anchors is not None:
+            trusted = list(anchors)
+        elif purpose == "eap":
+            trusted = list(bundle)
+        else:
+            trusted = [c for c in bundle if c.self_signed]
+        pool = [*chain[1:], *(c for c in bundle if c not in trusted)]
         result = verify_chain(
             leaf,
             pool,
-            anchors,
+            trusted,
             at=when,
             policy=Policy(
                 min_rsa_bits=0, min_ec_bits=0, weak_hashes=frozenset(), expiry_warning=timedelta(0)
@@ -322,10 +330,9 @@ def _name_checks(
         message = f"the certificate of {host} has no subjectAltName{note}"
     else:
         ignored = f" (its CN {cn!r} is ignored)" if cn else ""
-        kind = "iPAddress entry" if ip is not None else "name"
         message = (
-            f"{host} is not in the certificate's subjectAltName{ignored}: it carries "
-            f"{_quote(names)}, no {kind} for {host}"
+            f"{host} is not in the certificate's subjectAltName{ignored}: it carries only "
+            f"{_quote(names)}"
         )
         if ip is not None and str(ip) in leaf.dns_names:
             message += " (the address is written as a dNSName; devices want an iPAddress entry)"

@@ -845,7 +845,7 @@ class _Compiler:
         *,
         setting: str,
         purpose: Literal["tls", "ikev2", "eap"] = "tls",
-        bundle: Sequence[Certificate] | None = None,
+        anchors: Sequence[Certificate] | None = None,
     ) -> list[Certificate]:
         if value is None:
             return []
@@ -855,7 +855,8 @@ class _Compiler:
             check_server_certificate(
                 host,
                 chain,
-                bundle=self.bundle if bundle is None else bundle,
+                bundle=self.bundle,
+                anchors=anchors,
                 at=self.at,
                 public_root=public,
                 location=self.loc(*cpath),
@@ -966,7 +967,7 @@ class _Compiler:
             path,
             setting=f"{_dotted(path)}.server_names",
             purpose="eap",
-            bundle=[a.certificate for a in anchors] or self.bundle,
+            anchors=[a.certificate for a in anchors] or None,
         )
         return {k: v for k, v in config.items() if v is not None}, identity_uuid
 
