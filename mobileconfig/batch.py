@@ -221,7 +221,8 @@ def _build_row(task: tuple[int, str, dict[str, Any], str]) -> tuple[int, str, st
             sign=options["sign"],
         )
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, result.data, mode=0o600 if result.holds_private_key else 0o644)
+        mode = 0o600 if result.holds_private_key else 0o644
+        write_atomic(target, result.data, mode=mode, durable=False)  # synced once at the end
     except ValidationFailed as exc:
         first = exc.report.blocking[0] if exc.report.blocking else None
         detail = f"{first.code}: {first.message}" if first else exc.message
@@ -265,6 +266,8 @@ def run_batch(
     """Build one profile per inventory row into ``out_dir``; see the module docstring."""
     builder = builder or Builder(spec)
     rows = read_inventory(inventory)
+    if not rows:
+        raise SpecError("the inventory has no rows", location=Location(str(inventory)))
     folder = Path(out_dir)
     if folder.exists() and not folder.is_dir():
         raise SpecError("--out-dir is not a folder", location=Location(str(out_dir)))
@@ -307,6 +310,7 @@ def run_batch(
         if bar is not None:
             bar.close()
         _STATE.clear()
+        os.sync()  # the files were written without a per-file fsync
     result.failures.sort(key=lambda f: f.row)
     return result
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mobileconfig.errors import MobileconfigError
+from mobileconfig.errors import Location, MobileconfigError
 from mobileconfig.findings import Report
 from mobileconfig.pki.certs import Certificate, load_certificate_file
 from mobileconfig.render import PlistFormat, dumps, dumps_array
@@ -25,10 +25,11 @@ from mobileconfig.spec.compile import (
     SpecSource,
     check_spec,
     compile_spec,
+    expand_entry,
     read_spec,
 )
 from mobileconfig.spec.load import LoadedYAML
-from mobileconfig.spec.model import parse_duration, parse_time
+from mobileconfig.spec.model import CertificateEntry, parse_duration, parse_time
 from mobileconfig.spec.template import has_templates
 
 if TYPE_CHECKING:
@@ -62,6 +63,10 @@ class BuildResult:
 class Builder:
     """A spec read once, built many times (per user, per device).
 
+    A Builder snapshots what it reads: the spec, which files each certificates: entry names
+    (globs are expanded once), and each certificate file (parsed once; re-read only if its
+    size or time changes). Make a new Builder to pick up added files.
+
     ``spec`` is a path to a YAML file, a mapping (the spec as a dictionary: give
     ``base_dir`` for its relative paths), or a :class:`SpecSource`.
     """
@@ -89,6 +94,7 @@ class Builder:
         self._files: dict[tuple[str, int, int], list[Certificate]] = {}
         self._checks: dict[tuple[Any, ...], Report] = {}
         self._signers: dict[str, Signer | None] = {}
+        self._expanded: dict[tuple[str, str], list[tuple[Path, str]]] = {}
         self._now = dt.datetime.now(dt.UTC)
 
     # -- inputs ----------------------------------------------------------------------
@@ -112,6 +118,20 @@ class Builder:
             cached = self._files.get(key)
         if cached is None:
             cached = load_certificate_file(path, display=shown)
+            for cert in cached:
+                # Compute once what every build asks, so the per-build copies inherit it.
+                _ = (
+                    cert.sha256,
+                    cert.self_signed,
+                    cert.is_ca,
+                    cert.display_name,
+                    cert.subject_der,
+                    cert.issuer_der,
+                    cert.authority_key_identifier,
+                    cert.subject_key_identifier,
+                    cert.not_after,
+                    cert.common_name,
+                )
             with self._lock:
                 self._files[key] = cached
         return cached
@@ -120,7 +140,19 @@ class Builder:
     def compile(
         self, variables: Mapping[str, Any] | None = None, *, at: dt.datetime | None = None
     ) -> CompiledProfile:
-        return compile_spec(self.source(variables), load=self._load, at=at)
+        return compile_spec(self.source(variables), load=self._load, expand=self._expand, at=at)
+
+    def _expand(
+        self, entry: CertificateEntry, src: SpecSource, where: Location
+    ) -> list[tuple[Path, str]]:
+        key = (entry.path, str(src.base_dir))
+        with self._lock:
+            cached = self._expanded.get(key)
+        if cached is None:
+            cached = expand_entry(entry, src, where)
+            with self._lock:
+                self._expanded[key] = cached
+        return cached
 
     def check_compiled(self, compiled: CompiledProfile, *, at: dt.datetime | None = None) -> Report:
         """Every content check on a compiled profile; never raises."""

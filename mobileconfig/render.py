@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import plistlib
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -40,12 +42,90 @@ MAX_DEPTH = 64
 
 
 def dumps(value: dict[str, Any], fmt: PlistFormat = "xml") -> bytes:
-    """Serialize a plist dictionary: XML (default) or binary, keys sorted."""
-    kind = plistlib.FMT_BINARY if fmt == "binary" else plistlib.FMT_XML
+    """Serialize a plist dictionary: XML (default) or binary, keys sorted.
+
+    XML output is byte-identical to ``plistlib.dumps(value, sort_keys=True)`` (a test checks
+    it on generated values); it is written here because profiles built in a batch share
+    their certificates, whose base64 lines are then encoded once instead of per profile.
+    """
     try:
-        return plistlib.dumps(value, fmt=kind, sort_keys=True)
+        if fmt == "binary":
+            return plistlib.dumps(value, fmt=plistlib.FMT_BINARY, sort_keys=True)
+        parts: list[bytes] = [_XML_HEADER]
+        _write(value, 0, parts)
+        parts.append(b"</plist>\n")
+        return b"".join(parts)
     except (TypeError, OverflowError, ValueError) as exc:
         raise ProfileError(f"cannot write plist: {exc}") from None
+
+
+_XML_HEADER = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" '
+    b'"http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0">\n'
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _text(value: str) -> bytes:
+    if _CONTROL.search(value):
+        raise ValueError("strings can't contain control characters; use bytes instead")
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode()
+
+
+@functools.lru_cache(maxsize=4096)
+def _data_block(data: bytes, level: int) -> bytes:
+    """A <data> element's lines at ``level``, exactly as plistlib wraps them."""
+    tabs = b"\t" * level
+    width = max(16, 76 - 8 * level)
+    chunk = (width // 4) * 3
+    lines = [binascii.b2a_base64(data[i : i + chunk]) for i in range(0, len(data), chunk)]
+    return b"".join(tabs + line for line in lines)
+
+
+def _write(value: Any, level: int, out: list[bytes]) -> None:
+    tabs = b"\t" * level
+    if isinstance(value, str):
+        out.append(tabs + b"<string>" + _text(value) + b"</string>\n")
+    elif value is True:
+        out.append(tabs + b"<true/>\n")
+    elif value is False:
+        out.append(tabs + b"<false/>\n")
+    elif isinstance(value, int):
+        if not -1 << 63 <= value < 1 << 64:
+            raise OverflowError(value)
+        out.append(tabs + b"<integer>%d</integer>\n" % value)
+    elif isinstance(value, float):
+        out.append(tabs + b"<real>" + repr(value).encode() + b"</real>\n")
+    elif isinstance(value, dict):
+        if not value:
+            out.append(tabs + b"<dict/>\n")
+            return
+        out.append(tabs + b"<dict>\n")
+        inner = tabs + b"\t"
+        for key, item in sorted(value.items()):
+            if not isinstance(key, str):
+                raise TypeError("keys must be strings")
+            out.append(inner + b"<key>" + _text(key) + b"</key>\n")
+            _write(item, level + 1, out)
+        out.append(tabs + b"</dict>\n")
+    elif isinstance(value, bytes | bytearray):
+        out.append(tabs + b"<data>\n")
+        out.append(_data_block(bytes(value), level))
+        out.append(tabs + b"</data>\n")
+    elif isinstance(value, dt.datetime):
+        out.append(tabs + b"<date>" + value.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + b"</date>\n")
+    elif isinstance(value, tuple | list):
+        if not value:
+            out.append(tabs + b"<array/>\n")
+            return
+        out.append(tabs + b"<array>\n")
+        for item in value:
+            _write(item, level + 1, out)
+        out.append(tabs + b"</array>\n")
+    else:
+        raise TypeError(f"unsupported type: {type(value)}")
 
 
 def dumps_array(value: list[Any]) -> bytes:
@@ -99,6 +179,7 @@ def loads(data: bytes, *, source: str = "<bytes>") -> ReadPlist:
 
 
 def _load_binary(data: bytes, source: str) -> Any:
+    _check_binary_shape(data, source)
     try:
         value = plistlib.loads(data, fmt=plistlib.FMT_BINARY)
     except RecursionError:
@@ -116,6 +197,67 @@ def _load_binary(data: bytes, source: str) -> Any:
         raise ProfileError(f"{source}: damaged binary plist ({type(exc).__name__})") from None
     _check_depth(value, source)
     return value
+
+
+_BINARY_TRAILER = struct.Struct(">6xBBQQQ")  # offset size, ref size, count, top, table
+_ARRAY, _DICT = 0xA0, 0xD0
+
+
+def _check_binary_shape(data: bytes, source: str) -> None:
+    """Walk a binary plist's object references, without building anything, and refuse
+    nesting deeper than MAX_DEPTH and any array or dictionary reached twice.
+
+    A binary plist is a graph: an array may hold itself (plistlib then builds a list that
+    contains itself, which pydantic, json and inspect follow for ever) or two arrays may
+    share one child, level after level (64 levels unfold to 2**64 elements: a "billion
+    laughs" in binary). Apple's writers and plistlib's never share a container, so a
+    profile's plist is always a tree, as XML can only be. plistlib also reads depth by
+    recursion, so a deep file would depend on the interpreter's recursion limit; this walk
+    is iterative and runs first. A trailer or offset that does not make sense is left to
+    plistlib, which reports it."""
+    end = len(data) - _BINARY_TRAILER.size
+    if end < 8:
+        return
+    offset_size, ref_size, count, top, table = _BINARY_TRAILER.unpack_from(data, end)
+    if not offset_size or not ref_size or top >= count or table + count * offset_size > end:
+        return
+
+    def children(obj: int) -> list[int] | None:
+        """The references an array or dictionary holds; None for anything else."""
+        at = table + obj * offset_size
+        start = int.from_bytes(data[at : at + offset_size], "big")
+        if start >= end or data[start] & 0xF0 not in (_ARRAY, _DICT):
+            return None
+        kind, n, at = data[start] & 0xF0, data[start] & 0x0F, start + 1
+        if n == 0x0F:  # the count follows as an integer object: 0x1k, then 2**k bytes
+            if at >= end or data[at] & 0xF0 != 0x10:
+                return []
+            width = 1 << (data[at] & 0x0F)
+            n, at = int.from_bytes(data[at + 1 : at + 1 + width], "big"), at + 1 + width
+        n *= 2 if kind == _DICT else 1  # a dictionary's key references, then its values
+        if at + n * ref_size > end:
+            return []  # plistlib reports the truncation
+        refs = data[at : at + n * ref_size]
+        return [
+            int.from_bytes(refs[i : i + ref_size], "big") for i in range(0, len(refs), ref_size)
+        ]
+
+    seen: set[int] = set()
+    stack = [(top, 1)]
+    while stack:
+        obj, depth = stack.pop()
+        refs = children(obj)
+        if refs is None:
+            continue
+        if obj in seen:
+            raise ProfileError(
+                f"{source}: binary plist uses the same array or dictionary twice "
+                "(a reference cycle or a shared container); a profile's plist is a tree"
+            )
+        seen.add(obj)
+        if depth > MAX_DEPTH:
+            raise ProfileError(f"{source}: plist nested deeper than {MAX_DEPTH} levels")
+        stack.extend((ref, depth + 1) for ref in refs if ref < count)
 
 
 def _check_depth(value: Any, source: str) -> None:

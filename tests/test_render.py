@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import plistlib
 import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mobileconfig.errors import ProfileError
 from mobileconfig.render import MAX_DEPTH, DamagedData, dumps, loads
@@ -95,11 +98,49 @@ def test_binary_plist_ending_in_nul_bytes_reads_back() -> None:
     # Grow a profile until its offset table sits at a multiple of 256: the trailer's last
     # byte is then 0x00, which a careless "strip trailing NULs" would destroy.
     for n in range(1, 600):
-        value = {"PayloadType": "Configuration", "PayloadVersion": 1, "PayloadIdentifier": "a.b",
-                 "PayloadUUID": "U", "PayloadContent": [], "PayloadDescription": "x" * n}
+        value = {
+            "PayloadType": "Configuration",
+            "PayloadVersion": 1,
+            "PayloadIdentifier": "a.b",
+            "PayloadUUID": "U",
+            "PayloadContent": [],
+            "PayloadDescription": "x" * n,
+        }
         data = dumps(value, "binary")
         if data.endswith(b"\x00"):
             break
     else:  # pragma: no cover
         pytest.fail("no binary plist ending in NUL was made")
     assert read_profile(data).profile.payload_description == "x" * n
+
+
+_plist_text = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs",),
+        blacklist_characters="\x00\x01\x02\x03"
+        "\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16"
+        "\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f",
+    ),
+    max_size=40,
+)
+_plist_values = st.recursive(
+    st.none().map(lambda _: True)
+    | st.booleans()
+    | st.integers(-(1 << 63), (1 << 64) - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _plist_text
+    | st.binary(max_size=300)
+    | st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2100, 1, 1)).map(
+        lambda d: d.replace(microsecond=0)
+    ),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(_plist_text, children, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_plist_text, _plist_values, max_size=6))
+def test_xml_writer_is_byte_identical_to_plistlib(value: dict[str, object]) -> None:
+    assert dumps(value) == plistlib.dumps(value, sort_keys=True)

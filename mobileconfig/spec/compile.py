@@ -252,7 +252,9 @@ def _valid_keys(loc: tuple[str | int, ...]) -> list[str]:
 # -- certificates --------------------------------------------------------------------
 
 
-def _expand(entry: CertificateEntry, src: SpecSource, where: Location) -> list[tuple[Path, str]]:
+def expand_entry(
+    entry: CertificateEntry, src: SpecSource, where: Location
+) -> list[tuple[Path, str]]:
     raw = entry.path
     base = src.base_dir
     pattern = raw if Path(raw).is_absolute() else str(base / raw)
@@ -294,6 +296,8 @@ def _display(path: Path, base: Path) -> str:
 
 
 CertificateLoader = Callable[[Path, str], list[Certificate]]
+#: Expands one certificates: entry to its files (path, name shown in messages).
+EntryExpander = Callable[[CertificateEntry, "SpecSource", Location], list[tuple[Path, str]]]
 
 
 def _load_file(path: Path, shown: str) -> list[Certificate]:
@@ -301,7 +305,9 @@ def _load_file(path: Path, shown: str) -> list[Certificate]:
 
 
 def collect_certificates(
-    src: SpecSource, load: CertificateLoader = _load_file
+    src: SpecSource,
+    load: CertificateLoader = _load_file,
+    expand: EntryExpander | None = None,
 ) -> tuple[list[BundledCertificate], list[Finding]]:
     """Every certificate the spec lists, once each (duplicates reported as MC001).
 
@@ -313,7 +319,7 @@ def collect_certificates(
     for index, item in enumerate(src.spec.certificates):
         entry = item if isinstance(item, CertificateEntry) else CertificateEntry(path=item)
         where = src.location("certificates", index)
-        for path, shown in _expand(entry, src, where):
+        for path, shown in (expand or expand_entry)(entry, src, where):
             try:
                 certs = [copy.copy(c) for c in load(path, shown)]
             except CertificateError as exc:
@@ -451,12 +457,16 @@ def _references(
 
 
 def compile_spec(
-    src: SpecSource, *, load: CertificateLoader = _load_file, at: dt.datetime | None = None
+    src: SpecSource,
+    *,
+    load: CertificateLoader = _load_file,
+    expand: EntryExpander | None = None,
+    at: dt.datetime | None = None,
 ) -> CompiledProfile:
     """Build the Profile model for a checked spec. Chain checks are not done here; the
     checks that need the compiled references (servers, platforms) are, at ``at``."""
     spec = src.spec
-    bundle, findings = collect_certificates(src, load)
+    bundle, findings = collect_certificates(src, load, expand)
     idents = compile_identities(
         spec.identities, identifier=spec.identifier, base_dir=src.base_dir, locate=src.location
     )
