@@ -54,6 +54,10 @@ def _check_type(value: Any, spec: dict[str, Any], where: str, problems: list[str
     if isinstance(value, bool) and bool not in allowed:
         problems.append(f"{where}: boolean where Apple wants {kind}")
         return
+    # Apple's text for SubjectAltName entries: "a single string or an array of strings".
+    if (kind == "<string>" and ".SubjectAltName." in f"{where}." and isinstance(value, list)
+            and all(isinstance(v, str) for v in value)):
+        return
     if not isinstance(value, allowed):
         problems.append(f"{where}: {type(value).__name__} where Apple wants {kind}")
         return
@@ -70,6 +74,9 @@ def _check_type(value: Any, spec: dict[str, Any], where: str, problems: list[str
         _check_dict(value, subkeys, where, problems)
     elif kind == "<array>":
         item_spec = subkeys[0]
+        rep = item_spec.get("repetition") or {}
+        if not rep.get("min", 0) <= len(value) <= rep.get("max", 10**9):
+            problems.append(f"{where}: {len(value)} items, Apple allows {rep}")
         for i, item in enumerate(value):
             if "rangelist" in spec and item not in spec["rangelist"]:
                 problems.append(f"{where}[{i}]: {item!r} not in {spec['rangelist']}")
