@@ -1,4 +1,5 @@
-"""Regenerate the demo PKI of the service examples (demo only: throw-away keys).
+"""Regenerate the demo PKI of the service, signing and batch examples (demo only: throw-away
+keys).
 
     python examples/make_service_examples.py
 
@@ -101,6 +102,27 @@ def _identity(folder: Path, filename: str, cn: str, issuing, issuing_key, *, eku
     (folder / "demo-password.txt").write_text(DEMO_PASSWORD + "\n")
 
 
+def _signing(folder: Path) -> None:
+    """A profile-signing identity from a private CA, and a device identity to encrypt to."""
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    root = _cert(_name("Example Corp Signing Root"), root_key, _name("Example Corp Signing Root"),
+                 root_key, START, 20 * 365, ca=True)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca = _cert(_name("Example Corp Profile Signing CA"), ca_key, root.subject, root_key, START,
+               10 * 365, ca=True, path_length=0)
+    _pem(folder / "root.pem", root)
+    signer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    signer = _cert(_name("profiles.example.com"), signer_key, ca.subject, ca_key, START,
+                   5 * 365, ca=False, eku=[ExtendedKeyUsageOID.CODE_SIGNING])
+    _p12(folder / "signer.p12", "profile signer", signer_key, signer, [ca])
+    device_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    device = _cert(_name("Device 0042"), device_key, ca.subject, ca_key, START, 5 * 365,
+                   ca=False, eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    _pem(folder / "device.pem", device)
+    _p12(folder / "device.p12", "device 0042", device_key, device, [ca])
+    (folder / "demo-password.txt").write_text(DEMO_PASSWORD + "\n")
+
+
 def main() -> None:
     mail = HERE / "mail"
     issuing, ikey = _company(mail)
@@ -131,7 +153,12 @@ def main() -> None:
     # The hosting provider's certificate: it names the provider's machines, not mail.example.com.
     _server(mismatch, "provider.pem", ["host42.mailhost.example.net", "mailhost.example.net"],
             issuing, ikey)
-    print("wrote the demo PKI of mail, wifi, vpn, exchange and mail-mismatch")
+    signing = HERE / "signing"
+    _signing(signing)
+
+    batch = HERE / "batch"
+    _company(batch)
+    print("wrote the demo PKI of mail, wifi, vpn, exchange, mail-mismatch, signing and batch")
 
 
 if __name__ == "__main__":

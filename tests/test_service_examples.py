@@ -41,7 +41,36 @@ def _refs(payload: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
 
 def test_every_example_folder_is_covered() -> None:
     folders = sorted(p.name for p in EXAMPLES.iterdir() if (p / "profile.yaml").exists())
-    assert folders == sorted([*BUILDS, "mail-mismatch"])
+    assert folders == sorted([*BUILDS, "mail-mismatch", "batch"])
+
+
+def test_batch_example_builds_one_conforming_profile_per_row(
+    tmp_path: Path, run_cli: Callable[..., CLIResult]
+) -> None:
+    out = tmp_path / "out"
+    result = run_cli(
+        "build",
+        EXAMPLES / "batch" / "profile.yaml",
+        "--each",
+        EXAMPLES / "batch" / "users.csv",
+        "--out-dir",
+        out,
+        "--name",
+        "{{ user }}.mobileconfig",
+        "--at",
+        "2026-12-01",
+    )
+    assert result.code == 0, result
+    names = {}
+    for path in sorted(out.iterdir()):
+        profile = plistlib.loads(path.read_bytes())
+        assert conform_profile(profile) == []
+        names[path.stem] = profile["PayloadDisplayName"]
+    assert names == {
+        "alice": "Example Corp mail for Alice Example",
+        "bob": 'Example Corp mail for Bob "the builder" Example',
+        "carol": "Example Corp mail for Carol: Ops, West",
+    }
 
 
 @pytest.mark.parametrize("name", BUILDS)
