@@ -732,3 +732,38 @@ def test_standard_library_reader(
     assert result.chain == expected
     assert result.tls_version == "TLSv1.3"
     assert server.server_names == ["localhost"]
+
+
+def test_probe_spec_on_the_mail_example_checks_both_mail_servers(
+    pki: PKI, serve: Callable[..., Server], run_probe: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real examples/mail spec: IMAP on 993 (TLS from the start) and SMTP on 587
+    (STARTTLS). Only the TCP destination is redirected to loopback servers; the TLS, the
+    STARTTLS dialogue and the certificate checks are real."""
+    from mobileconfig import probe as probe_module
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "mail" / "profile.yaml"
+    leaf = server_leaf(pki.inter, cn="mail.example.com", server_names=["mail.example.com"])
+    imaps = serve(leaf, pki.inter)
+    submission = serve(leaf, pki.inter, greet=_smtp(True))
+    ports = {("mail.example.com", 993): imaps.port, ("mail.example.com", 587): submission.port}
+    seen: list[tuple[str, int]] = []
+    real = socket.create_connection
+
+    def redirect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        seen.append(address)
+        return real(("127.0.0.1", ports[address]), *args, **kwargs)
+
+    monkeypatch.setattr(probe_module.socket, "create_connection", redirect)
+    r = run_probe("--spec", examples, "--at", AT, "--timeout", "5", "--format", "json")
+    assert sorted(seen) == [("mail.example.com", 587), ("mail.example.com", 993)]
+    data = json.loads(r.out)
+    protocols = sorted(p["protocol"] for p in data["probes"])
+    assert protocols == ["smtp+starttls", "tls"]
+    # The test PKI is not the example's CA, so both chains are reported as not reaching
+    # the profile's roots: the probe judged each server against the example's bundle.
+    assert r.code == 1
+    for p in data["probes"]:
+        found = {f["code"] for f in p["findings"]}
+        assert {"MC510", "MC601"} <= found, found
+        assert "MC501" not in found  # the name matches: mail.example.com is in the SAN

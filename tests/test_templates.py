@@ -106,3 +106,14 @@ def test_api_matches_cli_bytes(
     )
     api = Builder(spec).build({"user": "c", "name": "C", "note": "n"})
     assert api == out.read_bytes()
+
+
+def test_builder_is_safe_to_share_between_threads(spec: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    builder = Builder(spec)
+    rows = [{"user": f"u{i}", "name": f"User {i}", "note": "n"} for i in range(40)]
+    expected = [Builder(spec).build(r) for r in rows]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(builder.build, rows))
+    assert got == expected
