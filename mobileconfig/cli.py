@@ -631,9 +631,10 @@ _EXTRA_COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
 
 def _register_extras() -> None:
     # Light modules only: each imports its heavy part when its command runs.
+    from mobileconfig.init import register_cli as init_cli
     from mobileconfig.probe_cli import register_cli as probe_cli
 
-    for register in (probe_cli,):
+    for register in (init_cli, probe_cli):
         if register not in _EXTRA_COMMANDS:
             _EXTRA_COMMANDS.append(register)
 

@@ -1,0 +1,569 @@
+"""``mobileconfig init``: write a commented starting ``profile.yaml`` from a folder.
+
+The folder's certificate files (``.pem``, ``.crt``, ``.cer``, ``.der``, ``.p7b``, ...) go
+under ``certificates:``, one entry per file, each with a comment naming the certificates
+it holds, whether each is a root or an intermediate, and until when it is valid. Files
+holding only end-entity certificates (a server's or a user's) are listed commented out:
+they do not belong in a company's trust bundle. Each PKCS#12 (``.p12``, ``.pfx``) becomes
+an identity named after its file, with its password read from an environment variable
+(``alice.p12`` -> ``{env: ALICE_P12_PASSWORD}``); the file itself is never opened with a
+password, so nothing secret is read or written.
+
+The result validates against the spec's model and builds once the password variables are
+set. It is written atomically, and an existing file is replaced only with ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mobileconfig.errors import CertificateError, IdentityError, Location, MobileconfigError
+
+if TYPE_CHECKING:
+    from mobileconfig.cli import _Out
+    from mobileconfig.pki.certs import Certificate
+
+__all__ = [
+    "DEFAULT_IDENTIFIER",
+    "Scaffold",
+    "cmd_init",
+    "register_cli",
+    "scaffold_spec",
+]
+
+#: The identifier written when none is given: valid, and obviously a placeholder.
+DEFAULT_IDENTIFIER = "com.example.certificates"
+
+_P12_SUFFIXES = {".p12", ".pfx"}
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)+$")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_TEMPLATE_MARKERS = ("{{", "{%", "{#")
+#: Most files looked at in one folder (a mistyped "/" should not read a whole disk).
+MAX_FILES = 10_000
+
+
+@dataclass
+class _CertFile:
+    path: Path
+    entry: str  # the path as written in the spec
+    certificates: list[Certificate]
+
+
+@dataclass
+class _IdentityFile:
+    path: Path
+    entry: str
+    name: str
+    env: str
+    format: str | None
+
+
+@dataclass
+class Scaffold:
+    """A scaffolded spec: its text and what went into it."""
+
+    text: str
+    roots: int = 0
+    intermediates: int = 0
+    left_out: int = 0  # end-entity certificates, listed commented out
+    certificate_files: int = 0
+    identities: list[str] = field(default_factory=list)
+    password_variables: list[str] = field(default_factory=list)
+    #: Files not used: (path as given, path as written in the spec, why).
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    missing_issuers: list[str] = field(default_factory=list)
+
+
+# -- YAML text ------------------------------------------------------------------------------
+
+
+def _scalar(value: str) -> str:
+    """``value`` as a YAML scalar: plain when it reads back unchanged, else double-quoted."""
+    import yaml
+
+    if value and "\n" not in value and value == value.strip():
+        try:
+            if yaml.safe_load(value) == value:
+                return value
+        except yaml.YAMLError:
+            pass
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _day(cert: Certificate) -> str:
+    return f"{cert.not_after:%Y-%m-%d}"
+
+
+def _role(cert: Certificate) -> str:
+    if cert.is_ca and cert.self_signed:
+        return "root"
+    if cert.is_ca:
+        return "intermediate"
+    if cert.self_signed:
+        return "self-signed, not a CA"
+    return "end-entity"
+
+
+# -- reading the folder ---------------------------------------------------------------------
+
+
+def _files(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames, key=lambda n: (n.lower(), n)):
+            if name.startswith("."):
+                continue
+            found.append(Path(dirpath) / name)
+            if len(found) > MAX_FILES:
+                raise MobileconfigError(
+                    f"{folder}: more than {MAX_FILES} files; give the folder that holds the "
+                    "certificates"
+                )
+    return found
+
+
+def _entry(path: Path, spec_dir: Path) -> str:
+    try:
+        rel = os.path.relpath(path.resolve(), spec_dir.resolve())
+    except ValueError:  # another drive (Windows)
+        rel = str(path.resolve())
+    text = Path(rel).as_posix()
+    return glob.escape(text) if _GLOB_CHARS.search(text) else text
+
+
+def _identity_name(stem: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem.lower()).strip("-._") or "identity"
+    if not base[0].isalnum():
+        base = f"id-{base}"
+    name, n = base, 2
+    while name.lower() in taken:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name.lower())
+    return name
+
+
+def _env_name(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper() or "IDENTITY"
+    if base[0].isdigit():
+        base = f"ID_{base}"
+    env, n = f"{base}_P12_PASSWORD", 2
+    while env in taken:
+        env, n = f"{base}_{n}_P12_PASSWORD", n + 1
+    taken.add(env)
+    return env
+
+
+def _pkcs12_format(data: bytes, source: str) -> str:
+    from mobileconfig.pki.identities import describe_pkcs12
+
+    facts = describe_pkcs12(data, source=source)
+    enc = str(facts.get("encryption") or "unknown encryption")
+    mac = str(facts.get("mac") or "no").upper().replace("SHA", "SHA-")
+    if facts.get("apple_compatible"):
+        return f"{enc}, {mac} MAC: Apple devices read it as it is"
+    return f"{enc}, {mac} MAC: re-encoded at build for Apple devices (MC301)"
+
+
+def _depths(files: Sequence[_CertFile]) -> dict[str, int]:
+    """Each certificate's distance from a root, following issuer names within the folder."""
+    by_subject: dict[bytes, list[Certificate]] = {}
+    for f in files:
+        for c in f.certificates:
+            by_subject.setdefault(c.subject_der, []).append(c)
+    depth: dict[str, int] = {}
+
+    def walk(cert: Certificate, trail: frozenset[str]) -> int:
+        if cert.sha256 in depth:
+            return depth[cert.sha256]
+        if cert.self_issued or cert.sha256 in trail:
+            return 0
+        issuers = [i for i in by_subject.get(cert.issuer_der, []) if i.sha256 != cert.sha256]
+        found = min((walk(i, trail | {cert.sha256}) for i in issuers), default=0)
+        value = found + 1
+        depth[cert.sha256] = value
+        return value
+
+    for f in files:
+        for c in f.certificates:
+            depth[c.sha256] = walk(c, frozenset())
+    return depth
+
+
+# -- the scaffold ---------------------------------------------------------------------------
+
+
+def scaffold_spec(
+    folder: str | os.PathLike[str],
+    *,
+    spec_dir: str | os.PathLike[str] | None = None,
+    identifier: str | None = None,
+    name: str | None = None,
+    spec_name: str = "profile.yaml",
+    command: str | None = None,
+) -> Scaffold:
+    """The text of a commented spec for the certificates and PKCS#12 files in ``folder``.
+
+    Paths in the spec are relative to ``spec_dir`` (the folder the spec will be written
+    to; default: the current folder). Raises :class:`MobileconfigError` (one line) when
+    ``folder`` is not a folder, holds nothing usable, or ``identifier`` is not reverse DNS.
+    """
+    from mobileconfig.pki.certs import load_certificate_file
+    from mobileconfig.spec.compile import CERT_SUFFIXES
+
+    root = Path(folder)
+    where = Location(str(folder))
+    if not root.exists():
+        raise MobileconfigError("folder not found", location=where)
+    if not root.is_dir():
+        raise MobileconfigError(
+            "is a file, expected a folder of certificates",
+            location=where,
+            hint="give the folder that holds it",
+        )
+    ident = identifier or DEFAULT_IDENTIFIER
+    if not _IDENTIFIER.match(ident):
+        raise MobileconfigError(
+            f"--identifier {ident!r} is not a reverse-DNS identifier; write it like "
+            "com.example.certificates"
+        )
+    base = Path(spec_dir) if spec_dir is not None else Path(".")
+
+    certs: list[_CertFile] = []
+    p12s: list[_IdentityFile] = []
+    skipped: list[tuple[str, str, str]] = []
+    names: set[str] = set()
+    envs: set[str] = set()
+    for path in _files(root):
+        suffix = path.suffix.lower()
+        if suffix not in CERT_SUFFIXES and suffix not in _P12_SUFFIXES:
+            continue
+        entry = _entry(path, base)
+        shown = path.as_posix()
+        if any(m in entry for m in _TEMPLATE_MARKERS):
+            skipped.append((shown, entry, "its name holds template markup ({{, {% or {#)"))
+            continue
+        if suffix in _P12_SUFFIXES:
+            try:
+                data = path.read_bytes()
+                fmt: str | None = _pkcs12_format(data, shown)
+            except OSError as exc:
+                skipped.append((shown, entry, f"cannot read: {exc.strerror}"))
+                continue
+            except IdentityError as exc:
+                skipped.append((shown, entry, exc.message))
+                continue
+            ident_name = _identity_name(path.stem, names)
+            p12s.append(_IdentityFile(path, entry, ident_name, _env_name(ident_name, envs), fmt))
+            continue
+        try:
+            loaded = load_certificate_file(path, display=shown)
+        except CertificateError as exc:
+            skipped.append((shown, entry, exc.message))
+            continue
+        certs.append(_CertFile(path, entry, loaded))
+
+    if not certs and not p12s:
+        kinds = ", ".join(sorted(CERT_SUFFIXES | _P12_SUFFIXES))
+        why = ""
+        if skipped:
+            why = f"; {len(skipped)} could not be read, first {skipped[0][0]}: {skipped[0][2]}"
+        raise MobileconfigError(
+            f"no certificate or PKCS#12 files found ({kinds}){why}",
+            location=where,
+        )
+
+    if not p12s and not any(c.is_ca for f in certs for c in f.certificates):
+        raise MobileconfigError(
+            f"holds no CA certificate and no PKCS#12, only end-entity certificates "
+            f"(first: {certs[0].path.as_posix()})",
+            location=where,
+            hint="a profile installs the CAs that issued them; give the CAs' folder",
+        )
+
+    depth = _depths(certs)
+    subjects = {c.subject_der for f in certs for c in f.certificates}
+
+    def order(f: _CertFile) -> tuple[int, int, str]:
+        is_ca = any(c.is_ca for c in f.certificates)
+        return (0 if is_ca else 1, min(depth[c.sha256] for c in f.certificates), f.entry)
+
+    certs.sort(key=order)
+    result = Scaffold(text="", skipped=skipped)
+    orgs: Counter[str] = Counter()
+    missing: list[str] = []
+    for f in certs:
+        listed = any(c.is_ca for c in f.certificates)
+        for c in f.certificates:
+            role = _role(c)
+            if role == "root":
+                result.roots += 1
+                for attr in c.subject:
+                    if attr.oid.dotted_string == "2.5.4.10":  # organizationName
+                        orgs[str(attr.value)] += 1
+            elif role == "intermediate":
+                result.intermediates += 1
+            if (
+                listed
+                and not c.self_issued
+                and c.issuer_der not in subjects
+                and c.issuer_text not in missing
+            ):
+                missing.append(c.issuer_text)
+    result.missing_issuers = missing
+    organization = orgs.most_common(1)[0][0] if orgs else None
+    title = name or (f"{organization} certificates" if organization else "Company certificates")
+
+    keys_by_subject: dict[bytes, set[bytes]] = {}
+    for f in certs:
+        for c in f.certificates:
+            keys_by_subject.setdefault(c.subject_der, set()).add(c.spki_der)
+    rekeyed = {s: len(k) for s, k in keys_by_subject.items()}
+    rekeyed_noted: set[str] = set()
+    out: list[str] = []
+    add = out.append
+    invoked = command or f"mobileconfig init {root.as_posix()}"
+    add("# yaml-language-server: $schema=mobileconfig.schema.json")
+    add(f"# Written by `{_comment(invoked)}`. Read every line, then:")
+    add(f"#   mobileconfig validate {spec_name}")
+    add(f"#   mobileconfig build {spec_name} -o {Path(spec_name).stem}.mobileconfig")
+    add("# For completion in your editor: mobileconfig schema > mobileconfig.schema.json")
+    add("")
+    if identifier is None:
+        add("# PayloadIdentifier: change it to your own reverse-DNS name, then never again:")
+        add("# a device replaces an installed profile that has the same identifier.")
+    else:
+        add("# PayloadIdentifier: keep it; a device replaces the profile with the same identifier.")
+    add(f"identifier: {_scalar(ident)}")
+    add("# PayloadDisplayName, shown on the device; organization and description too.")
+    add(f"name: {_scalar(title)}")
+    if organization:
+        add(f"organization: {_scalar(organization)}")
+    add("description: " + _scalar(_description(result, len(p12s))))
+    add("platforms: [iOS, macOS]")
+
+    if certs:
+        add("")
+        any_listed = any(c.is_ca for f in certs for c in f.certificates)
+        add("certificates:" if any_listed else "certificates: []")
+        for f in certs:
+            listed = any(c.is_ca for c in f.certificates)
+            for c in f.certificates:
+                for line in _describe(c):
+                    add("  # " + line)
+                if c.is_ca and c.sha256 not in rekeyed_noted and rekeyed.get(c.subject_der, 0) > 1:
+                    rekeyed_noted.add(c.sha256)
+                    add("  #   (same name as another CA here, other key: a re-keyed CA, MC116)")
+            if listed:
+                add(f"  - {_scalar(f.entry)}")
+                result.certificate_files += 1
+                leaves = [c for c in f.certificates if not c.is_ca]
+                if leaves:
+                    add(
+                        "  #   (this file also holds an end-entity certificate: devices do not "
+                        "need it; remove it from the file)"
+                    )
+            else:
+                result.left_out += len(f.certificates)
+                add(f"  # - {_scalar(f.entry)}")
+                add(
+                    "  #   (left out: not a CA. A server's certificate belongs on the server, "
+                    "a user's in an identity.)"
+                )
+        for issuer in missing:
+            add(
+                "  # Not in this folder: the issuer "
+                + _comment(repr(issuer))
+                + ". Add its certificate, or the build stops with MC101."
+            )
+
+    if p12s:
+        add("")
+        add("identities:")
+        add("  # Each password is read from the environment when you build; it is never")
+        add("  # written here. Set each variable first: read -rs NAME && export NAME")
+        for p in p12s:
+            add(f"  {_scalar(p.name)}:")
+            add(f"    pkcs12: {_scalar(p.entry)}")
+            if p.format:
+                add(f"    # {_comment(p.format)}")
+            add(f"    password: {{env: {p.env}}}")
+            result.identities.append(p.name)
+            result.password_variables.append(p.env)
+
+    for _, entry, why in skipped:
+        add(f"# Not used: {_comment(entry)}: {_comment(why)}")
+
+    add("")
+    add("validate:")
+    add("  expiry_warning: 30d                 # warn when a certificate expires within 30 days")
+    add("  # strict: true                      # make warnings stop the build too")
+    add("")
+    add("# Sign for manual or web distribution; most MDMs sign profiles themselves.")
+    add("# sign:")
+    add("#   pkcs12: signing/signer.p12")
+    add("#   password: {env: SIGNER_PASSWORD}")
+    result.text = "\n".join(out) + "\n"
+    _check(result.text)
+    return result
+
+
+def _describe(cert: Certificate) -> list[str]:
+    role = _role(cert)
+    if role == "root":
+        return [f"root: {_comment(cert.subject_text)}, until {_day(cert)}"]
+    issuer = _comment(cert.issuer_common_name or cert.issuer_text)
+    return [f"{role}: {_comment(cert.subject_text)}", f"  issued by {issuer!r}, until {_day(cert)}"]
+
+
+def _description(result: Scaffold, identities: int) -> str:
+    parts: list[str] = []
+    if result.roots:
+        parts.append(f"{result.roots} root{'s' if result.roots != 1 else ''}")
+    if result.intermediates:
+        n = result.intermediates
+        parts.append(f"{n} intermediate{'s' if n != 1 else ''}")
+    if identities:
+        parts.append(f"{identities} identit{'ies' if identities != 1 else 'y'}")
+    listed = " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+    return f"{listed or 'Certificates'}, from mobileconfig init"
+
+
+def _check(text: str) -> None:
+    """The scaffold must be a valid spec: a failure here is a bug, reported as one line."""
+    import yaml
+    from pydantic import ValidationError
+
+    from mobileconfig.spec.model import ProfileSpec
+
+    try:
+        ProfileSpec.model_validate(yaml.safe_load(text))
+    except (yaml.YAMLError, ValidationError) as exc:  # pragma: no cover - a bug
+        first = str(exc).splitlines()[0]
+        raise MobileconfigError(
+            f"init made a spec that does not check ({first}); please report it"
+        ) from None
+
+
+# -- the command line -----------------------------------------------------------------------
+
+
+def register_cli(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``mobileconfig init`` to the command line (cli.py's ``_EXTRA_COMMANDS`` hook)."""
+    p = subparsers.add_parser(
+        "init",
+        parents=[common],
+        help="write a starting profile.yaml from a folder of certificates",
+        description="Write a commented profile.yaml listing the certificates in a folder "
+        "(roots and intermediates, each named in a comment) and an identity for each "
+        "PKCS#12 (.p12/.pfx), its password read from an environment variable. An existing "
+        "file is kept unless --force is given.",
+    )
+    p.add_argument(
+        "folder",
+        nargs="?",
+        default=".",
+        metavar="CERT_DIR",
+        help="the folder of certificates (default: the current folder)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        default="profile.yaml",
+        help="the spec to write, or - for standard output (default: profile.yaml)",
+    )
+    p.add_argument(
+        "--identifier",
+        metavar="ID",
+        help=f"the profile's PayloadIdentifier, reverse DNS (default: {DEFAULT_IDENTIFIER})",
+    )
+    p.add_argument(
+        "--name", metavar="NAME", help="the name shown on the device (default: from the roots)"
+    )
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.set_defaults(func=cmd_init)
+
+
+def cmd_init(args: argparse.Namespace, out: _Out) -> int:
+    """``mobileconfig init``: 0 written, 2 bad input (one line, nothing written)."""
+    from mobileconfig.output import write_atomic
+
+    to_stdout = args.output == "-"
+    target = Path(args.output)
+    if not to_stdout:
+        if target.is_dir():
+            raise MobileconfigError(
+                "is a folder",
+                location=Location(args.output),
+                hint="give a file name, e.g. profile.yaml",
+            )
+        if (target.exists() or target.is_symlink()) and not args.force:
+            raise MobileconfigError(
+                "already exists; nothing written",
+                location=Location(args.output),
+                hint="add --force to replace it, or give another name with -o",
+            )
+    spec_dir = Path(".") if to_stdout else (target.parent if str(target.parent) else Path("."))
+    command = " ".join(["mobileconfig", "init", args.folder, *_flags(args)])
+    result = scaffold_spec(
+        args.folder,
+        spec_dir=spec_dir,
+        identifier=args.identifier,
+        name=args.name,
+        spec_name="profile.yaml" if to_stdout else target.name,
+        command=command,
+    )
+    for shown, _, why in result.skipped:
+        out.info(f"skipped {shown}: {why}")
+    if to_stdout:
+        sys.stdout.write(result.text)
+        sys.stdout.flush()
+    else:
+        write_atomic(target, result.text.encode("utf-8"))
+    what = [
+        f"{result.certificate_files} certificate file{'s' if result.certificate_files != 1 else ''}"
+        f" ({result.roots} root{'s' if result.roots != 1 else ''}, "
+        f"{result.intermediates} intermediate{'s' if result.intermediates != 1 else ''})"
+    ]
+    if result.identities:
+        n = len(result.identities)
+        what.append(f"{n} identit{'ies' if n != 1 else 'y'}")
+    if result.left_out:
+        what.append(f"{result.left_out} end-entity certificate(s) left out")
+    if not to_stdout:
+        out.info(f"wrote {args.output}: {', '.join(what)}")
+    for issuer in result.missing_issuers:
+        out.info(f"note: the issuer {issuer!r} is not in {args.folder}; add it (MC101)")
+    spec = Path("profile.yaml" if to_stdout else args.output)
+    step = f"mobileconfig build {spec.as_posix()} -o {spec.with_suffix('.mobileconfig').as_posix()}"
+    if result.password_variables:
+        out.info(f"next: export {' '.join(result.password_variables)}, then {step}")
+    else:
+        out.info(f"next: {step}")
+    return 0
+
+
+def _flags(args: argparse.Namespace) -> list[str]:
+    flags: list[str] = []
+    if args.output != "profile.yaml":
+        flags += ["-o", args.output]
+    if args.identifier:
+        flags += ["--identifier", args.identifier]
+    if args.name:
+        flags += ["--name", json.dumps(args.name) if " " in args.name else args.name]
+    return flags

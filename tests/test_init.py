@@ -1,0 +1,331 @@
+"""``mobileconfig init``: a commented spec from a folder of certificates, ready to build."""
+
+from __future__ import annotations
+
+import plistlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+
+from mobileconfig import init as init_mod
+from mobileconfig.errors import MobileconfigError
+
+from conftest import CLIResult
+from pki import NOW, Issued, issue
+
+AT = NOW.isoformat()
+PASSWORD = "init-test-password"
+
+
+@pytest.fixture
+def run_init(run_cli: Callable[..., CLIResult], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``mobileconfig ...`` through cli.main, with ``init`` registered if cli.py does not
+    load it yet."""
+    from mobileconfig import cli
+
+    wired = any(getattr(f, "__module__", "") == "mobileconfig.init" for f in cli._EXTRA_COMMANDS)
+    if not wired:
+        monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [*cli._EXTRA_COMMANDS, init_mod.register_cli])
+    return run_cli
+
+
+@pytest.fixture(scope="module")
+def company_pki() -> dict[str, Issued]:
+    root = issue("Init Root CA")
+    ecc = issue("Init ECC Root CA")
+    issuing = root.issue("Init Issuing CA", path_length=0)
+    devices = ecc.issue("Init Device CA", path_length=0)
+    alice = issuing.issue("alice@example.com", ca=False)
+    server = issuing.issue("mail.example.com", ca=False, server_names=["mail.example.com"])
+    return {
+        "root": root,
+        "ecc": ecc,
+        "issuing": issuing,
+        "devices": devices,
+        "alice": alice,
+        "server": server,
+    }
+
+
+def _p12(leaf: Issued, chain: list[Issued]) -> bytes:
+    return pkcs12.serialize_key_and_certificates(
+        b"id",
+        leaf.key,
+        leaf.cert,
+        [c.cert for c in chain],
+        BestAvailableEncryption(PASSWORD.encode()),
+    )
+
+
+@pytest.fixture
+def folder(tmp_path: Path, company_pki: dict[str, Issued]) -> Path:
+    """certs/ with two roots, two intermediates (one in a PEM bundle with the root's DER
+    copy), a server certificate, a private key, a note, and two PKCS#12 files."""
+    certs = tmp_path / "certs"
+    (certs / "ca").mkdir(parents=True)
+    (certs / "ca" / "root.cer").write_bytes(company_pki["root"].der)
+    (certs / "ca" / "ecc-root.pem").write_bytes(company_pki["ecc"].pem)
+    (certs / "intermediates.pem").write_bytes(
+        company_pki["issuing"].pem + company_pki["devices"].pem
+    )
+    (certs / "mail-server.crt").write_bytes(company_pki["server"].pem)
+    (certs / "mail-server.key.pem").write_bytes(company_pki["server"].key_pem)
+    (certs / "README.txt").write_text("not a certificate\n")
+    (certs / ".hidden.pem").write_text("ignored\n")
+    (certs / "Alice Smith.p12").write_bytes(_p12(company_pki["alice"], [company_pki["issuing"]]))
+    (certs / "alice_smith.pfx").write_bytes(_p12(company_pki["alice"], []))
+    return certs
+
+
+def test_scaffold_lists_and_comments_everything(folder: Path, tmp_path: Path) -> None:
+    result = init_mod.scaffold_spec(folder, spec_dir=tmp_path)
+    text = result.text
+    assert text.startswith("# yaml-language-server: $schema=mobileconfig.schema.json\n")
+    data = yaml.safe_load(text)
+    assert data["identifier"] == init_mod.DEFAULT_IDENTIFIER
+    assert data["name"] == "Test Corp certificates" and data["organization"] == "Test Corp"
+    # roots first, then the bundle of intermediates; the server's certificate left out
+    assert data["certificates"] == [
+        "certs/ca/ecc-root.pem",
+        "certs/ca/root.cer",
+        "certs/intermediates.pem",
+    ]
+    assert (result.roots, result.intermediates, result.left_out) == (2, 2, 1)
+    assert "# root: CN=Init Root CA,O=Test Corp, until" in text
+    assert "# intermediate: CN=Init Issuing CA,O=Test Corp" in text
+    assert "#   issued by 'Init Root CA', until" in text
+    assert "# - certs/mail-server.crt" in text and "not a CA" in text
+    assert "# Not used: certs/mail-server.key.pem: holds no certificate" in text
+    assert "README" not in text and "hidden" not in text
+    # one identity per PKCS#12, names from the files, passwords from the environment
+    assert data["identities"] == {
+        "alice-smith": {
+            "pkcs12": "certs/Alice Smith.p12",
+            "password": {"env": "ALICE_SMITH_P12_PASSWORD"},
+        },
+        "alice_smith": {
+            "pkcs12": "certs/alice_smith.pfx",
+            "password": {"env": "ALICE_SMITH_2_P12_PASSWORD"},
+        },
+    }
+    assert "re-encoded at build for Apple devices (MC301)" in text
+    assert PASSWORD not in text
+
+
+def test_scaffold_builds_when_the_passwords_are_set(
+    folder: Path, tmp_path: Path, run_init: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = tmp_path / "profile.yaml"
+    result = run_init("init", folder, "-o", spec, "--identifier", "com.example.test.certs")
+    assert result.code == 0, result
+    assert (
+        f"wrote {spec}: 3 certificate files (2 roots, 2 intermediates), 2 identities" in result.err
+    )
+    assert "next: export ALICE_SMITH_P12_PASSWORD ALICE_SMITH_2_P12_PASSWORD" in result.err
+
+    missing = run_init("build", spec, "-o", tmp_path / "p.mobileconfig", "--at", AT)
+    assert missing.code == 2 and "ALICE_SMITH_P12_PASSWORD is not set" in missing.err
+
+    monkeypatch.setenv("ALICE_SMITH_P12_PASSWORD", PASSWORD)
+    monkeypatch.setenv("ALICE_SMITH_2_P12_PASSWORD", PASSWORD)
+    out = tmp_path / "p.mobileconfig"
+    built = run_init("build", spec, "-o", out, "--at", AT)
+    assert built.code == 0, built
+    profile = plistlib.loads(out.read_bytes())
+    assert profile["PayloadIdentifier"] == "com.example.test.certs"
+    kinds = sorted(p["PayloadType"] for p in profile["PayloadContent"])
+    assert kinds == [
+        "com.apple.security.pkcs1",
+        "com.apple.security.pkcs1",
+        "com.apple.security.pkcs12",
+        "com.apple.security.pkcs12",
+        "com.apple.security.root",
+        "com.apple.security.root",
+    ]
+
+
+def test_paths_are_relative_to_the_spec(folder: Path, tmp_path: Path, run_init: Any) -> None:
+    (tmp_path / "specs").mkdir()
+    spec = tmp_path / "specs" / "corp.yaml"
+    assert run_init("init", folder, "-o", spec).code == 0
+    data = yaml.safe_load(spec.read_text())
+    assert data["certificates"][0] == "../certs/ca/ecc-root.pem"
+    assert "#   mobileconfig validate corp.yaml" in spec.read_text()
+
+
+def test_refuses_to_overwrite_without_force(folder: Path, tmp_path: Path, run_init: Any) -> None:
+    spec = tmp_path / "profile.yaml"
+    spec.write_text("mine\n")
+    result = run_init("init", folder, "-o", spec)
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "already exists; nothing written" in lines[0]
+    assert "--force" in lines[0]
+    assert spec.read_text() == "mine\n"
+
+    forced = run_init("init", folder, "-o", spec, "--force")
+    assert forced.code == 0, forced
+    assert spec.read_text().startswith("# yaml-language-server:")
+
+
+def test_writes_atomically(
+    folder: Path, tmp_path: Path, run_init: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mobileconfig.output
+
+    calls: list[Path] = []
+    real = mobileconfig.output.write_atomic
+
+    def spy(path: Any, data: bytes, **kwargs: Any) -> None:
+        calls.append(Path(path))
+        real(path, data, **kwargs)
+
+    monkeypatch.setattr(mobileconfig.output, "write_atomic", spy)
+    spec = tmp_path / "profile.yaml"
+    assert run_init("init", folder, "-o", spec).code == 0
+    assert calls == [spec]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["certs", "profile.yaml"]
+
+
+def test_standard_output(
+    folder: Path, tmp_path: Path, run_init: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_init("init", "certs", "-o", "-", "--name", "Corp trust")
+    assert result.code == 0, result
+    data = yaml.safe_load(result.out)
+    assert data["name"] == "Corp trust"
+    assert data["certificates"][0] == "certs/ca/ecc-root.pem"
+    assert not (tmp_path / "profile.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "nope", "nope: folder not found"),
+        (
+            lambda p: (p / "file.pem").write_text("x") and p / "file.pem",
+            "is a file, expected a folder",
+        ),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "no certificate or PKCS#12 files found"),
+    ],
+    ids=["missing", "a-file", "empty"],
+)
+def test_bad_folder_is_one_line_exit_2(
+    tmp_path: Path, run_init: Any, make: Callable[[Path], Path], message: str
+) -> None:
+    target = make(tmp_path)
+    result = run_init("init", target, "-o", tmp_path / "out.yaml")
+    assert result.code == 2, result
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("mobileconfig: error: ") and message in lines[0]
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_only_unreadable_files(tmp_path: Path) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "broken.cer").write_bytes(b"\x30\x03\x02\x01")
+    with pytest.raises(MobileconfigError, match=r"1 could not be read, first .*broken\.cer"):
+        init_mod.scaffold_spec(certs)
+
+
+def test_bad_identifier(folder: Path, run_init: Any, tmp_path: Path) -> None:
+    result = run_init("init", folder, "-o", tmp_path / "x.yaml", "--identifier", "not dns")
+    assert result.code == 2 and "is not a reverse-DNS identifier" in result.err
+
+
+def test_missing_issuer_is_named(
+    tmp_path: Path, company_pki: dict[str, Issued], run_init: Any
+) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "issuing.pem").write_bytes(company_pki["issuing"].pem)
+    spec = tmp_path / "profile.yaml"
+    result = run_init("init", certs, "-o", spec)
+    assert result.code == 0, result
+    assert "note: the issuer 'CN=Init Root CA,O=Test Corp' is not in" in result.err
+    assert "Add its certificate, or the build stops with MC101." in spec.read_text()
+    built = run_init("build", spec, "-o", tmp_path / "p.mobileconfig", "--at", AT)
+    assert built.code == 1 and "MC101" in built.err
+
+
+def test_rekeyed_ca_is_noted(tmp_path: Path, company_pki: dict[str, Issued]) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    root = company_pki["root"]
+    (certs / "root.pem").write_bytes(root.pem)
+    (certs / "issuing-1.pem").write_bytes(company_pki["issuing"].pem)
+    (certs / "issuing-2.pem").write_bytes(root.issue("Init Issuing CA", path_length=0).pem)
+    text = init_mod.scaffold_spec(certs).text
+    assert text.count("a re-keyed CA, MC116") == 2
+
+
+def test_odd_file_names_stay_valid_yaml(
+    tmp_path: Path, company_pki: dict[str, Issued], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "yes").mkdir()
+    (certs / "yes" / "root [old] #1: ca.pem").write_bytes(company_pki["root"].pem)
+    (certs / "{{ evil }}.pem").write_bytes(company_pki["ecc"].pem)
+    (certs / "1.p12").write_bytes(_p12(company_pki["alice"], []))
+    result = init_mod.scaffold_spec(certs, spec_dir=tmp_path)
+    data = yaml.safe_load(result.text)
+    assert data["certificates"] == ["certs/yes/root [[]old] #1: ca.pem"]  # glob-escaped
+    assert data["identities"] == {
+        "1": {"pkcs12": "certs/1.p12", "password": {"env": "ID_1_P12_PASSWORD"}}
+    }
+    assert [why for _, _, why in result.skipped] == [
+        "its name holds template markup ({{, {% or {#)"
+    ]
+    spec = tmp_path / "profile.yaml"
+    spec.write_text(result.text)
+    monkeypatch.setenv("ID_1_P12_PASSWORD", PASSWORD)
+    from mobileconfig.builder import Builder
+
+    compiled = Builder(spec).compile()
+    assert [b.certificate.common_name for b in compiled.certificates] == ["Init Root CA"]
+    kinds = [p.payload_type for p in compiled.profile.payload_content]
+    assert kinds.count("com.apple.security.pkcs12") == 1
+
+
+def test_init_is_registered_by_register_cli() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="mobileconfig")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true")
+    common.add_argument("-q", "--quiet", action="store_true")
+    init_mod.register_cli(parser.add_subparsers(dest="command"), common)
+    args = parser.parse_args(["init"])
+    assert (args.folder, args.output, args.identifier, args.name, args.force) == (
+        ".",
+        "profile.yaml",
+        None,
+        None,
+        False,
+    )
+    assert args.func is init_mod.cmd_init
+
+
+def test_only_end_entity_certificates(
+    tmp_path: Path, company_pki: dict[str, Issued], run_init: Any
+) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "server.pem").write_bytes(company_pki["server"].pem)
+    result = run_init("init", certs, "-o", tmp_path / "p.yaml")
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1
+    assert "holds no CA certificate and no PKCS#12" in result.err
+    # with an identity beside it, the spec is still valid: no CA listed, one identity
+    (certs / "alice.p12").write_bytes(_p12(company_pki["alice"], []))
+    text = init_mod.scaffold_spec(certs).text
+    data = yaml.safe_load(text)
+    assert data["certificates"] == [] and list(data["identities"]) == ["alice"]
+    assert "Not in this folder" not in text  # the left-out leaf's issuer is not asked for
