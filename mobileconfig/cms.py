@@ -74,6 +74,10 @@ if TYPE_CHECKING:
     from mobileconfig.pki.chains import ChainResult, Policy
 
 __all__ = [
+    "MAX_CMS_BYTES",
+    "MAX_CMS_CERTIFICATES",
+    "MAX_CMS_CHUNKS",
+    "MAX_CMS_SET_ITEMS",
     "Cipher",
     "Digest",
     "SignedProfile",
@@ -178,6 +182,22 @@ _PEM_CMS = re.compile(
 )
 # ContentInfo: SEQUENCE, any length form, then OBJECT IDENTIFIER 1.2.840.113549.1.7.x
 _PKCS7_OID_PREFIX = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07"
+
+# Limits on what unwrap() reads (see docs/limits.md). asn1crypto builds a Python object for
+# every element of a SET or every chunk of a BER string it is asked to iterate, at about
+# 30 microseconds each: a 2 MB CMS of a million empty "certificates" took 30 s and 150 MB,
+# and a 64 MB one would take a quarter of an hour. Each count is checked with a cheap scan
+# of the raw bytes *before* asn1crypto iterates.
+#: Largest CMS read (the same bound as the largest plist, render.MAX_PLIST_BYTES).
+MAX_CMS_BYTES = 64 * 1024 * 1024
+#: Most certificates in a SignedData (a signer's chain is 2 to 5; whole CA bundles ~200).
+MAX_CMS_CERTIFICATES = 1000
+#: Most SignerInfos, signed attributes, or values of one attribute (real ones: 1, 3-6, 1).
+MAX_CMS_SET_ITEMS = 100
+#: Most chunks of a BER constructed (streamed) content; streaming writers use 1-4 KB chunks.
+MAX_CMS_CHUNKS = 100_000
+#: Largest signer-identifier issuer Name, in bytes (real names are well under 1 KB).
+_MAX_NAME_BYTES = 64 * 1024
 
 
 # -- small helpers --------------------------------------------------------------------
@@ -543,6 +563,11 @@ def unwrap(data: bytes, *, source: str = "<bytes>") -> SignedProfile:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise CMSError(f"expected bytes, got {type(data).__name__}", location=where)
     raw = bytes(data)
+    if len(raw) > MAX_CMS_BYTES:
+        raise CMSError(
+            f"is {len(raw)} bytes, over the {MAX_CMS_BYTES} byte limit for a signed profile",
+            location=where,
+        )
     try:
         return _unwrap(raw, source)
     except CMSError:
@@ -597,11 +622,14 @@ def _unwrap(raw: bytes, source: str) -> SignedProfile:
             location=where,
             hint="sign with the content attached (openssl cms -sign -nodetach)",
         )
+    if content_obj.method == 1:  # BER constructed: chunks that asn1crypto joins one by one
+        _at_most(content_obj.contents, MAX_CMS_CHUNKS, "chunks in the signed content", where)
     content = bytes(content_obj)
 
     certificates: list[Certificate] = []
     cert_set = signed["certificates"]
     if not isinstance(cert_set, asn1_core.Void):
+        _at_most(cert_set.contents, MAX_CMS_CERTIFICATES, "certificates", where)
         for index, choice in enumerate(cert_set, start=1):
             if choice.name != "certificate":
                 continue  # attribute certificates and the like play no part here
@@ -617,6 +645,7 @@ def _unwrap(raw: bytes, source: str) -> SignedProfile:
             certificates.append(Certificate(cert, der=cert_der, origin=where))
 
     signer_infos = signed["signer_infos"]
+    _at_most(signer_infos.contents, MAX_CMS_SET_ITEMS, "SignerInfos", where)
     if len(signer_infos) == 0:
         raise CMSError("the CMS SignedData has no signer", location=where)
     si = signer_infos[0]
@@ -626,6 +655,12 @@ def _unwrap(raw: bytes, source: str) -> SignedProfile:
     sid_keyid: bytes | None = None
     if sid.name == "issuer_and_serial_number":
         sid_issuer = sid.chosen["issuer"].dump()
+        if len(sid_issuer) > _MAX_NAME_BYTES:
+            raise CMSError(
+                f"the signer identifier's issuer name is {len(sid_issuer)} bytes, over the "
+                f"{_MAX_NAME_BYTES} byte limit",
+                location=where,
+            )
         sid_serial = int(sid.chosen["serial_number"].native)
     elif sid.name == "subject_key_identifier":
         sid_keyid = bytes(sid.chosen.native)
@@ -645,6 +680,10 @@ def _unwrap(raw: bytes, source: str) -> SignedProfile:
     attr_ctype: str | None = None
     signing_time: dt.datetime | None = None
     if not isinstance(signed_attrs, asn1_core.Void):
+        _at_most(signed_attrs.contents, MAX_CMS_SET_ITEMS, "signed attributes", where)
+        for attr in signed_attrs:
+            values = attr["values"]
+            _at_most(values.contents, MAX_CMS_SET_ITEMS, "values in one signed attribute", where)
         attrs_der = _attributes_as_set(signed_attrs)
         seen: set[str] = set()
         for attr in signed_attrs:
@@ -691,6 +730,58 @@ def _unwrap(raw: bytes, source: str) -> SignedProfile:
         signer_count=len(signer_infos),
         source=source,
     )
+
+
+def _at_most(contents: bytes | None, limit: int, what: str, where: Location) -> None:
+    """Refuse when ``contents`` (a constructed value's inside) holds more than ``limit``
+    elements, before asn1crypto parses them one by one."""
+    if contents and _count_elements(contents, limit) > limit:
+        raise CMSError(
+            f"the CMS holds more than {limit} {what}, over the limit",
+            location=where,
+            hint="a signed profile normally holds a handful; see docs/limits.md",
+        )
+
+
+def _count_elements(data: bytes, limit: int) -> int:
+    """How many BER elements follow each other in ``data``, counting no further than
+    ``limit + 1``. Definite lengths are skipped in O(1); an indefinite-length element is
+    scanned to its end-of-contents, and its parts count against ``limit`` too, so the work
+    is bounded by ``limit`` whatever the input. Malformed bytes stop the count: asn1crypto
+    reports them when it parses."""
+    count = 0
+    # A stack of open indefinite-length elements; the scan ends when it is empty at the top.
+    depth = 0
+    pos, end = 0, len(data)
+    while pos < end and count <= limit:
+        if data[pos] == 0 and pos + 1 < end and data[pos + 1] == 0 and depth:
+            depth -= 1  # end-of-contents of an indefinite-length element
+            pos += 2
+            continue
+        tag = data[pos]
+        pos += 1
+        if tag & 0x1F == 0x1F:  # high tag number: base-128 digits
+            while pos < end and data[pos] & 0x80:
+                pos += 1
+            pos += 1
+        if pos >= end:
+            break
+        first = data[pos]
+        pos += 1
+        count += 1
+        if first == 0x80:  # indefinite length: its parts follow, then 00 00
+            depth += 1
+            continue
+        if first & 0x80:
+            n = first & 0x7F
+            if n > 8 or pos + n > end:
+                break
+            length = int.from_bytes(data[pos : pos + n], "big")
+            pos += n
+        else:
+            length = first
+        pos += length
+    return count
 
 
 def _single_value(attr: Any, name: str, where: Location) -> Any:

@@ -83,6 +83,13 @@ def read_profile(data: bytes, *, source: str = "<bytes>") -> LoadedProfile:
             if original is body or len(stripped) == len(data):
                 raise
             signed = unwrap(body, source=source)
+        if signed.content_type != "data":
+            # A profile is signed as id-data; any other eContentType (a nested SignedData,
+            # an encrypted message...) is not a profile, whatever its bytes happen to be.
+            raise ProfileError(
+                f"{source}: the signed content is of type {signed.content_type}, not data "
+                "(id-data): it is not a profile"
+            )
         inner = loads(signed.content, source=f"{source} (signed content)")
         profile = _model(inner.value, source)
         return LoadedProfile(
@@ -104,7 +111,9 @@ def read_profile_file(path: str | Path, *, display: str | None = None) -> Loaded
         size = p.stat().st_size
         if size > MAX_PLIST_BYTES:
             raise ProfileError(f"{shown}: {size} bytes, over the {MAX_PLIST_BYTES} byte limit")
-        data = p.read_bytes()
+        # At most one byte past the limit: a FIFO or a device (/dev/zero) has size 0.
+        with p.open("rb") as fh:
+            data = fh.read(MAX_PLIST_BYTES + 1)
     except FileNotFoundError:
         raise ProfileError(f"{shown}: file not found") from None
     except IsADirectoryError:

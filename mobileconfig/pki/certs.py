@@ -348,18 +348,29 @@ class Certificate:
         return self.x509.public_bytes(serialization.Encoding.PEM)
 
 
+# C0 and C1 control characters and DEL. A name is text from anywhere: a newline would
+# break a one-line message, an ESC sequence would drive the terminal `inspect` prints on,
+# and the plist writer refuses control characters (a CN with a NUL stopped the build).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with each control character written as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
     for attr in name.get_attributes_for_oid(oid):
         value = attr.value
         text = value if isinstance(value, str) else value.decode("utf-8", "replace")
         if text.strip():
-            return text.strip()
+            return _printable(text.strip())
     return None
 
 
 def _name_text(name: x509.Name) -> str:
     try:
-        return name.rfc4514_string()
+        return _printable(name.rfc4514_string())
     except (ValueError, UnicodeError):  # pragma: no cover - odd encodings
         return repr(name)
 
@@ -544,7 +555,12 @@ def load_certificate_file(path: Path | str, *, display: str | None = None) -> li
                 f"file is {size} bytes, over the {MAX_CERTIFICATE_FILE} byte limit",
                 location=Location(shown),
             )
-        data = p.read_bytes()
+        with p.open("rb") as fh:  # bounded: a FIFO or a device (/dev/zero) has size 0
+            data = fh.read(MAX_CERTIFICATE_FILE + 1)
+        if len(data) > MAX_CERTIFICATE_FILE:
+            raise CertificateError(
+                f"file is over the {MAX_CERTIFICATE_FILE} byte limit", location=Location(shown)
+            )
     except FileNotFoundError:
         raise CertificateError("file not found", location=Location(shown)) from None
     except IsADirectoryError:

@@ -16,11 +16,20 @@ import yaml
 
 from mobileconfig.errors import Location, SpecError
 
-__all__ = ["MAX_SPEC_BYTES", "MAX_SPEC_NODES", "LoadedYAML", "load_yaml", "read_spec_text"]
+__all__ = [
+    "MAX_SPEC_BYTES",
+    "MAX_SPEC_DEPTH",
+    "MAX_SPEC_NODES",
+    "LoadedYAML",
+    "load_yaml",
+    "read_spec_text",
+]
 
 MAX_SPEC_BYTES = 4 * 1024 * 1024
 #: Most values a spec may expand to, aliases included.
 MAX_SPEC_NODES = 200_000
+#: Deepest nesting of mappings and lists in a spec (a real one is under 8 deep).
+MAX_SPEC_DEPTH = 64
 
 PathKey = tuple[str | int, ...]
 
@@ -57,7 +66,15 @@ def read_spec_text(path: Path, display: str) -> str:
             f"spec is {size} bytes, over the {MAX_SPEC_BYTES} byte limit",
             location=Location(display),
         )
-    raw = path.read_bytes()
+    try:
+        # Read at most one byte past the limit: a FIFO or a device (/dev/zero) reports a
+        # size of 0 and would otherwise be read until memory runs out.
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_SPEC_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(f"cannot read spec: {exc.strerror}", location=Location(display)) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"spec is over the {MAX_SPEC_BYTES} byte limit", location=Location(display))
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -79,6 +96,11 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         self.count += 1
+        if len(path) >= MAX_SPEC_DEPTH:
+            raise SpecError(
+                f"spec nested deeper than {MAX_SPEC_DEPTH} levels",
+                location=Location(self.file, node.start_mark.line + 1),
+            )
         if self.count > MAX_SPEC_NODES:
             raise SpecError(
                 f"spec expands to more than {MAX_SPEC_NODES} values (an alias bomb?)",
@@ -126,6 +148,16 @@ class _Builder:
                 f"bad value: {exc}".splitlines()[0],
                 location=Location(self.file, node.start_mark.line + 1),
             ) from None
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
+            # PyYAML's constructors raise bare Python errors for an explicitly tagged scalar
+            # they cannot convert (found by fuzzing): "!!timestamp x" AttributeError,
+            # "!!int" (empty) IndexError, "!!bool maybe" KeyError, "!!int x" ValueError;
+            # and an integer of more than 4300 digits is a ValueError too.
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise SpecError(
+                f"bad value: {str(node.value)[:40]!r} is not a valid {tag}",
+                location=Location(self.file, node.start_mark.line + 1),
+            ) from None
         finally:
             loader.dispose()
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -137,6 +169,12 @@ def load_yaml(text: str, *, file: str) -> LoadedYAML:
     """Parse one YAML document into values and a line map; errors name the file and line."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        # PyYAML's composer recurses once per level: "[[[[...]]]]" a few hundred deep
+        # overflows the stack before MAX_SPEC_DEPTH can be checked (found by the tests).
+        raise SpecError(
+            f"spec nested deeper than {MAX_SPEC_DEPTH} levels", location=Location(file)
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
