@@ -36,13 +36,6 @@ from conftest import ROOT
 DOCS = ROOT / "docs"
 FINDINGS = DOCS / "findings.md"
 
-#: Finding pages that other work still writes apart; they merge into findings.md later.
-#: Codes of these ranges may be documented there instead of in findings.md.
-NOT_YET_MERGED = {
-    "findings-mc4xx-mc5xx.md": ("MC4", "MC5"),
-    "findings-mc6xx.md": ("MC6",),
-}
-
 #: Commands shown in the docs that cannot run here: (regular expression, why).
 SKIP: list[tuple[str, str]] = [
     (r"^mobileconfig probe (?!.*--help)", "connects to a live server over the network"),
@@ -100,10 +93,7 @@ def test_every_code_has_one_section() -> None:
     missing = []
     for code in CATALOGUE:
         pages = where.get(code, [])
-        allowed = {"findings.md"} | {
-            name for name, ranges in NOT_YET_MERGED.items() if code.startswith(ranges)
-        }
-        if not set(pages) & allowed:
+        if "findings.md" not in pages:
             missing.append(f"{code} (found in: {', '.join(pages) or 'nowhere'})")
     assert not missing, "codes without a section in docs/findings.md: " + "; ".join(missing)
     twice = {code: pages for code, pages in where.items() if len(pages) > 1}
@@ -133,8 +123,7 @@ def test_findings_sections_say_what_why_fix_and_proof() -> None:
 
 
 def test_old_finding_pages_are_merged() -> None:
-    assert not (DOCS / "findings-mc2xx.md").exists()
-    assert not (DOCS / "findings-mc3xx.md").exists()
+    assert [p.name for p in DOCS.glob("findings*.md")] == ["findings.md"]
 
 
 # -- generated pages -----------------------------------------------------------------------
@@ -195,11 +184,19 @@ def test_api_page_names_every_public_name() -> None:
     assert not missing, f"docs/reference/api.md does not mention: {missing}"
 
 
-def test_company_page_explains_every_key() -> None:
+#: Scenario pages that walk through an example's spec, line by line.
+SCENARIOS = ["company", "mail", "wifi", "vpn", "exchange", "mail-mismatch", "batch"]
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenario_page_explains_every_key(name: str) -> None:
     import yaml
 
-    text = (DOCS / "scenarios" / "company.md").read_text(encoding="utf-8")
-    data = yaml.safe_load((ROOT / "examples" / "company" / "profile.yaml").read_text())
+    page = DOCS / "scenarios" / f"{name}.md"
+    text = page.read_text(encoding="utf-8")
+    spec = ROOT / "examples" / name / "profile.yaml"
+    assert f'--8<-- "examples/{name}/profile.yaml"' in text, f"{page.name} does not show {spec}"
+    data = yaml.safe_load(spec.read_text())
 
     def keys(value: Any) -> Iterator[str]:
         if isinstance(value, dict):
@@ -211,7 +208,7 @@ def test_company_page_explains_every_key() -> None:
                 yield from keys(v)
 
     missing = sorted({k for k in keys(data) if f"`{k}" not in text and f"- {k}:" not in text})
-    assert not missing, f"docs/scenarios/company.md does not explain: {missing}"
+    assert not missing, f"docs/scenarios/{name}.md does not explain: {missing}"
 
 
 # -- examples ------------------------------------------------------------------------------
