@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,7 +27,19 @@ __all__ = [
     "Report",
     "Severity",
     "make_finding",
+    "printable",
 ]
+
+
+# C0 and C1 control characters and DEL: text from a profile or a certificate comes from
+# anywhere, and a newline or an ESC sequence printed raw would forge lines or drive the
+# terminal. Everything this package prints for a terminal goes through printable().
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with each control character written as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class Severity(enum.StrEnum):
@@ -115,7 +128,8 @@ class Finding:
         """One line for a terminal, then the fix on the next."""
         where = f"{self.location}: " if self.location else ""
         acc = f" [accepted: {self.accepted}]" if self.accepted else ""
-        return f"{where}{self.severity.value} {self.code}: {self.message}{acc}\n    fix: {self.fix}"
+        line = f"{where}{self.severity.value} {self.code}: {self.message}{acc}"
+        return f"{printable(line)}\n    fix: {printable(self.fix)}"
 
 
 def make_finding(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mobileconfig.errors import MobileconfigError
-from mobileconfig.findings import Report
+from mobileconfig.findings import Report, printable
 from mobileconfig.payloads.base import Profile, RawPayload
 from mobileconfig.pki.certs import Certificate
 from mobileconfig.reader import LoadedProfile, profile_certificates
@@ -239,8 +239,21 @@ def inspect_profile(
     return out
 
 
+def _printable_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(str(k)): _printable_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable_tree(v) for v in value]
+    return value
+
+
 def render_text(data: dict[str, Any]) -> str:
-    """The text form of :func:`inspect_profile`'s result, for a terminal."""
+    """The text form of :func:`inspect_profile`'s result, for a terminal. Every string from
+    the profile has its control characters escaped first, so a crafted name cannot forge a
+    line ("signature: trusted") or send terminal escapes."""
+    data = _printable_tree(data)
     lines: list[str] = []
     kind = data["container"] + (", encrypted" if data["encrypted"] else "")
     lines.append(f"{data['file']}: {kind} profile, {data['format']} plist")

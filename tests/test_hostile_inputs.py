@@ -794,13 +794,6 @@ def test_plistlib_refuses_what_we_refuse() -> None:
     assert loads(plistlib.dumps(value, fmt=plistlib.FMT_BINARY)).value == value
 
 
-@pytest.mark.xfail(
-    reason="inspection.render_text prints a profile's strings raw: newlines (any plist) and "
-    "ESC sequences (binary plists) drive the terminal or forge output lines. "
-    "Fix in inspection.py (escape control characters, as pki.certs does for names), then "
-    "remove this marker.",
-    strict=True,
-)
 def test_control_characters_in_profile_strings_are_not_printed_raw(
     tmp_path: Path, run_cli: RunCLI
 ) -> None:

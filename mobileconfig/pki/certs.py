@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from mobileconfig.errors import CertificateError, Location
-from mobileconfig.findings import CertificateRef
+from mobileconfig.findings import CertificateRef, printable
 
 __all__ = [
     "MAX_CERTIFICATE_FILE",
@@ -348,29 +348,18 @@ class Certificate:
         return self.x509.public_bytes(serialization.Encoding.PEM)
 
 
-# C0 and C1 control characters and DEL. A name is text from anywhere: a newline would
-# break a one-line message, an ESC sequence would drive the terminal `inspect` prints on,
-# and the plist writer refuses control characters (a CN with a NUL stopped the build).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _printable(text: str) -> str:
-    """``text`` with each control character written as ``\\xNN``."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
 def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
     for attr in name.get_attributes_for_oid(oid):
         value = attr.value
         text = value if isinstance(value, str) else value.decode("utf-8", "replace")
         if text.strip():
-            return _printable(text.strip())
+            return printable(text.strip())
     return None
 
 
 def _name_text(name: x509.Name) -> str:
     try:
-        return _printable(name.rfc4514_string())
+        return printable(name.rfc4514_string())
     except (ValueError, UnicodeError):  # pragma: no cover - odd encodings
         return repr(name)
 
