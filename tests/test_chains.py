@@ -124,9 +124,7 @@ def not_yet_valid(kind: KeyKind) -> Case:
 
 
 def expiring_soon(kind: KeyKind) -> Case:
-    return Case(
-        list(chain3(kind, not_after=NOW + 10 * DAY)), {"MC105": "case.example.com"}, ERRORS
-    )
+    return Case(list(chain3(kind, not_after=NOW + 10 * DAY)), {"MC105": "case.example.com"}, ERRORS)
 
 
 def intermediate_expiring_soon(kind: KeyKind) -> Case:
@@ -190,21 +188,30 @@ def root_not_self_signed(kind: KeyKind) -> Case:
 
 def sha1_below_root(kind: KeyKind) -> Case:
     root, ca, server = chain3(kind)
-    return Case([root, ca, openssl_resign(server, ca, "sha1")], {"MC111": "case.example.com"},
-                {"MC102", "MC101"})
+    return Case(
+        [root, ca, openssl_resign(server, ca, "sha1")],
+        {"MC111": "case.example.com"},
+        {"MC102", "MC101"},
+    )
 
 
 def sha1_intermediate(kind: KeyKind) -> Case:
     root, ca, server = chain3(kind)
-    return Case([root, openssl_resign(ca, root, "sha1"), server], {"MC111": "Case Issuing CA"},
-                {"MC102", "MC101"})
+    return Case(
+        [root, openssl_resign(ca, root, "sha1"), server],
+        {"MC111": "Case Issuing CA"},
+        {"MC102", "MC101"},
+    )
 
 
 def md5_below_root(kind: KeyKind) -> Case:
     # openssl signs MD5 with RSA only (there is no ECDSA-with-MD5), so this case is RSA.
     root, ca, server = chain3("rsa2048")
-    return Case([root, ca, openssl_resign(server, ca, "md5")], {"MC111": "case.example.com"},
-                {"MC102", "MC101"})
+    return Case(
+        [root, ca, openssl_resign(server, ca, "md5")],
+        {"MC111": "case.example.com"},
+        {"MC102", "MC101"},
+    )
 
 
 def sha1_root_self_signature(kind: KeyKind) -> Case:
@@ -226,8 +233,9 @@ def weak_root_key(kind: KeyKind) -> Case:
 
 def unknown_critical_extension(kind: KeyKind) -> Case:
     ext = x509.UnrecognizedExtension(UNKNOWN_OID, b"\x05\x00")
-    return Case(list(chain3(kind, extra_extensions=[(ext, True)])), {"MC113": "case.example.com"},
-                {"MC114"})
+    return Case(
+        list(chain3(kind, extra_extensions=[(ext, True)])), {"MC113": "case.example.com"}, {"MC114"}
+    )
 
 
 def unknown_noncritical_extension(kind: KeyKind) -> Case:
@@ -243,14 +251,21 @@ def unreadable_extensions(kind: KeyKind) -> Case:
 
 def apple_extension(kind: KeyKind) -> Case:
     ext = x509.UnrecognizedExtension(APPLE_OID, b"\x05\x00")
-    return Case(list(chain3(kind, extra_extensions=[(ext, True)])), {"MC114": "case.example.com"},
-                ERRORS | WARNINGS)
+    return Case(
+        list(chain3(kind, extra_extensions=[(ext, True)])),
+        {"MC114": "case.example.com"},
+        ERRORS | WARNINGS,
+    )
 
 
 def apple_extension_rejected(kind: KeyKind) -> Case:
     ext = x509.UnrecognizedExtension(APPLE_OID, b"\x05\x00")
-    return Case(list(chain3(kind, extra_extensions=[(ext, True)])), {"MC113": "case.example.com"},
-                {"MC114"}, Policy(apple_private_extensions="reject"))
+    return Case(
+        list(chain3(kind, extra_extensions=[(ext, True)])),
+        {"MC113": "case.example.com"},
+        {"MC114"},
+        Policy(apple_private_extensions="reject"),
+    )
 
 
 def loop(kind: KeyKind) -> Case:
@@ -306,15 +321,39 @@ def duplicates(kind: KeyKind) -> Case:
 
 
 CASES: list[Callable[[KeyKind], Case]] = [
-    complete, missing_issuer, bad_signature, expired_leaf, expired_intermediate, not_yet_valid,
-    expiring_soon, intermediate_expiring_soon, intermediate_outlived,
-    issuer_without_basic_constraints, issuer_ca_false, issuer_without_key_cert_sign,
-    path_too_long, path_length_respected, root_not_self_signed, sha1_below_root,
-    sha1_intermediate, md5_below_root, sha1_root_self_signature, weak_leaf_key, weak_root_key,
-    unknown_critical_extension, unknown_noncritical_extension, unreadable_extensions,
+    complete,
+    missing_issuer,
+    bad_signature,
+    expired_leaf,
+    expired_intermediate,
+    not_yet_valid,
+    expiring_soon,
+    intermediate_expiring_soon,
+    intermediate_outlived,
+    issuer_without_basic_constraints,
+    issuer_ca_false,
+    issuer_without_key_cert_sign,
+    path_too_long,
+    path_length_respected,
+    root_not_self_signed,
+    sha1_below_root,
+    sha1_intermediate,
+    md5_below_root,
+    sha1_root_self_signature,
+    weak_leaf_key,
+    weak_root_key,
+    unknown_critical_extension,
+    unknown_noncritical_extension,
+    unreadable_extensions,
     apple_extension,
-    apple_extension_rejected, loop, rekeyed_ca, rekeyed_ca_without_key_ids,
-    wrong_generation_only, cross_certified, self_signed_end_entity, duplicates,
+    apple_extension_rejected,
+    loop,
+    rekeyed_ca,
+    rekeyed_ca_without_key_ids,
+    wrong_generation_only,
+    cross_certified,
+    self_signed_end_entity,
+    duplicates,
 ]
 
 
@@ -416,8 +455,7 @@ def test_cross_certificate_preferred_over_an_expired_root() -> None:
     root_b = issue("Cross Root B", key=key("ec256", 4), not_after=NOW - DAY)
     bridge = cross_certify(root_b, root_a)
     ca = root_b.issue("Case Issuing CA", key=key("ec256", 1), not_after=NOW + 300 * DAY)
-    server = ca.issue("case.example.com", ca=False, key=key("ec256", 2),
-                      not_after=NOW + 200 * DAY)
+    server = ca.issue("case.example.com", ca=False, key=key("ec256", 2), not_after=NOW + 200 * DAY)
     report = validate(certs(root_a, root_b, bridge, ca, server), at=NOW)
     chain = next(c for c in report.chains if c["certificate"].startswith("CN=case"))
     assert chain["root"] == "CN=Cross Root A,O=Test Corp"
@@ -482,8 +520,11 @@ def test_empty_bundle() -> None:
 
 
 def test_policy_knobs() -> None:
-    report = validate(certs(*chain3("ec256", not_after=NOW + 50 * DAY)), at=NOW,
-                      policy=Policy(expiry_warning=timedelta(days=60)))
+    report = validate(
+        certs(*chain3("ec256", not_after=NOW + 50 * DAY)),
+        at=NOW,
+        policy=Policy(expiry_warning=timedelta(days=60)),
+    )
     assert "MC105" in report.codes()
     with pytest.raises(ValueError, match="apple_private_extensions"):
         Policy(apple_private_extensions="maybe")  # type: ignore[arg-type]
@@ -598,8 +639,9 @@ def test_verify_chain_sha1_leaf_keeps_the_path() -> None:
 
 def test_verify_chain_accepts_a_reissued_anchor_with_the_same_key() -> None:
     root, ca, server = chain3("ec256")
-    renewed = issue("Case Root CA", key=root.key, not_after=NOW + 3650 * DAY,
-                    subject=name("Case Root CA"))
+    renewed = issue(
+        "Case Root CA", key=root.key, not_after=NOW + 3650 * DAY, subject=name("Case Root CA")
+    )
     result = verify_chain(cert(server), certs(ca, root), [cert(renewed)], at=NOW)
     assert result.trusted, result.reason
     assert result.path[-1] == cert(renewed)
@@ -632,3 +674,31 @@ def test_key_rollover_certificate_links_two_generations() -> None:
     chain = next(c for c in report.chains if c["certificate"].startswith("CN=case"))
     assert chain["complete"] and len(chain["path"]) == 4
     assert "MC116" in report.codes()
+
+
+def test_look_alike_flood_costs_linear_signature_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of certificates with one issuer name, none issuing the others: each is tried
+    against at most Policy.max_candidates look-alikes, so the work is linear, not quadratic."""
+    from mobileconfig.pki import chains
+
+    n = 300
+    certs = [
+        Certificate(
+            issue("Look", issuer_name=name("Look"), sign_with=make_key("ec256"), aki=False).cert
+        )
+        for _ in range(n)
+    ]
+    calls = 0
+    real = chains.ChainIndex._verifies
+
+    def counting(self: chains.ChainIndex, child: object, issuer: object) -> bool:
+        nonlocal calls
+        calls += 1
+        return real(self, child, issuer)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chains.ChainIndex, "_verifies", counting)
+    report = validate(certs, at=NOW)
+    assert {"MC110", "MC116"} <= report.codes()
+    # Each certificate: its candidates plus a few self-checks (memoised lookups included).
+    # Quadratic would be n * n = 90,000.
+    assert calls <= n * (chains.Policy().max_candidates + 4)

@@ -116,6 +116,8 @@ class Policy:
     errors (MC113). See the module docstring.
     ``handled_extensions``: critical extensions that pass; any other critical one is MC113.
     ``max_chain_length``: a path is not followed past this many certificates.
+    ``max_candidates``: at most this many certificates carrying a certificate's issuer name
+    are tried as its issuer (key-identifier matches first); a bound on hostile bundles.
     """
 
     expiry_warning: timedelta = timedelta(days=30)
@@ -125,6 +127,7 @@ class Policy:
     apple_private_extensions: Literal["accept", "reject"] = "accept"
     handled_extensions: frozenset[str] = HANDLED_CRITICAL_EXTENSIONS
     max_chain_length: int = 16
+    max_candidates: int = 16
 
     def __post_init__(self) -> None:
         if self.apple_private_extensions not in ("accept", "reject"):
@@ -242,10 +245,23 @@ class _Node:
     """
 
     __slots__ = (
-        "_key_bits", "_key_type", "authority_key_identifier", "basic_constraints", "cert",
-        "critical_extension_oids", "is_ca", "issuer_der", "key_cert_sign", "not_after",
-        "not_before", "path_length", "self_issued", "sha256", "subject_der",
-        "subject_key_identifier", "unreadable_extensions",
+        "_key_bits",
+        "_key_type",
+        "authority_key_identifier",
+        "basic_constraints",
+        "cert",
+        "critical_extension_oids",
+        "is_ca",
+        "issuer_der",
+        "key_cert_sign",
+        "not_after",
+        "not_before",
+        "path_length",
+        "self_issued",
+        "sha256",
+        "subject_der",
+        "subject_key_identifier",
+        "unreadable_extensions",
     )
 
     def __init__(self, cert: Certificate) -> None:
@@ -323,8 +339,16 @@ class ChainIndex:
     (child, issuer) pair and remembers the answer.
     """
 
-    def __init__(self, certificates: Iterable[Certificate], *, at: datetime | None = None):
+    def __init__(
+        self,
+        certificates: Iterable[Certificate],
+        *,
+        at: datetime | None = None,
+        max_candidates: int = 16,
+    ):
         self.at = _utc(at)
+        self.max_candidates = max_candidates
+        self._link_memo: dict[str, list[tuple[_Node, bool]]] = {}
         self._nodes: dict[str, _Node] = {}
         self._by_subject: dict[bytes, list[_Node]] = {}
         self._by_key_id: dict[bytes, list[_Node]] = {}
@@ -367,9 +391,7 @@ class ChainIndex:
         key = (child.sha256, issuer.sha256)
         ok = self._verified.get(key)
         if ok is None:
-            ok = child.issuer_der == issuer.subject_der and child.cert.signed_by_key_of(
-                issuer.cert
-            )
+            ok = child.issuer_der == issuer.subject_der and child.cert.signed_by_key_of(issuer.cert)
             self._verified[key] = ok
         return ok
 
@@ -377,12 +399,27 @@ class ChainIndex:
         return node.self_issued and self._verifies(node, node)
 
     def _links(self, child: _Node) -> list[tuple[_Node, bool]]:
+        done = self._link_memo.get(child.sha256)
+        if done is not None:
+            return done
         by_name = self._by_subject.get(child.issuer_der)
         if not by_name:
             return []
-        found = [(n, self._verifies(child, n)) for n in by_name if n.sha256 != child.sha256]
+        aki, at = child.authority_key_identifier, self.at
+        names = [n for n in by_name if n.sha256 != child.sha256]
+        if len(names) > self.max_candidates:
+            # Many certificates carry this issuer name (a real bundle has a few generations
+            # of a CA; a hostile one can have thousands): check the signatures of the most
+            # likely ones only, so a look-alike flood costs linear, not quadratic, time.
+            names.sort(
+                key=lambda n: (
+                    not (aki is not None and n.subject_key_identifier == aki),
+                    not n.valid_at(at),
+                )
+            )
+            names = names[: self.max_candidates]
+        found = [(n, self._verifies(child, n)) for n in names]
         if len(found) > 1:
-            aki, at = child.authority_key_identifier, self.at
 
             def rank(item: tuple[_Node, bool]) -> tuple[bool, bool, bool]:
                 cand, ok = item
@@ -390,6 +427,7 @@ class ChainIndex:
                 return (not aki_match, not ok, not cand.valid_at(at))
 
             found.sort(key=rank)
+        self._link_memo[child.sha256] = found
         return found
 
     def links(self, cert: Certificate) -> list[tuple[Certificate, bool]]:
@@ -808,9 +846,7 @@ class _Checks:
                     "another key under that CA's name"
                 )
             elif aki:
-                why = (
-                    f"; it asks for key id {_hex(aki)}: usually the wrong generation of a CA"
-                )
+                why = f"; it asks for key id {_hex(aki)}: usually the wrong generation of a CA"
             else:
                 why = ": usually the wrong generation of a CA"
             self.emit(
@@ -938,7 +974,7 @@ def validate(
             same.append(cert)
 
     anchor_shas = {a.sha256 for a in anchors}
-    index = ChainIndex([*bundle, *anchors], at=at)
+    index = ChainIndex([*bundle, *anchors], at=at, max_candidates=policy.max_candidates)
     nodes = [index.node(cert) for cert in bundle]
 
     def is_anchor(node: _Node) -> bool:
@@ -1017,7 +1053,9 @@ def _chains(paths: Sequence[_Path]) -> list[dict[str, Any]]:
             step = steps.get(node.sha256)
             if step is None:
                 step = steps[node.sha256] = (
-                    node.cert.subject_text, node.sha256, node.not_after.isoformat()
+                    node.cert.subject_text,
+                    node.sha256,
+                    node.not_after.isoformat(),
                 )
             hops.append({"subject": step[0], "sha256": step[1], "not_after": step[2]})
         out.append(
@@ -1087,7 +1125,9 @@ def verify_chain(
     """
     policy = policy or Policy()
     anchor_shas = {a.sha256 for a in anchors}
-    index = ChainIndex([leaf, *intermediates, *anchors], at=at)
+    index = ChainIndex(
+        [leaf, *intermediates, *anchors], at=at, max_candidates=policy.max_candidates
+    )
     builder = _PathBuilder(index, policy, lambda n: n.sha256 in anchor_shas)
     start = index.node(leaf)
     path = builder.best(start)
