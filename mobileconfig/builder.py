@@ -111,7 +111,7 @@ class Builder:
     def _load(self, path: Path, shown: str) -> list[Certificate]:
         try:
             st = path.stat()
-            key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+            key = (str(path), st.st_mtime_ns, st.st_size)
         except OSError:
             return load_certificate_file(path, display=shown)  # raises the right error
         with self._lock:

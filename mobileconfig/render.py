@@ -67,6 +67,7 @@ _XML_HEADER = (
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+@functools.lru_cache(maxsize=8192)
 def _text(value: str) -> bytes:
     if _CONTROL.search(value):
         raise ValueError("strings can't contain control characters; use bytes instead")

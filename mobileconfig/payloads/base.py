@@ -7,6 +7,7 @@ no plist writing (see :mod:`mobileconfig.render`), no CMS.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any, ClassVar, Literal
 
@@ -28,6 +29,7 @@ NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "mobileconfig-kit.invalid")
 _REGISTRY: dict[str, type[Payload]] = {}
 
 
+@functools.lru_cache(maxsize=65536)
 def derive_uuid(profile_identifier: str, payload_identifier: str | None = None) -> str:
     """The deterministic PayloadUUID: uuid5 of the profile identifier and payload identifier.
 
