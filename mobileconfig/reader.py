@@ -49,58 +49,70 @@ class LoadedProfile:
 
 
 def read_profile(data: bytes, *, source: str = "<bytes>") -> LoadedProfile:
-    """Detect the container and read the profile; :class:`ProfileError` for anything else."""
-    notes: list[str] = []
+    """Detect the container and read the profile; :class:`ProfileError` for anything else.
+
+    Some tools pad files with NUL bytes. They are dropped only where they cannot belong to
+    the structure: a binary plist's trailer and BER's end-of-contents octets may end in 0x00,
+    so those are read as they are first.
+    """
     if len(data) > MAX_PLIST_BYTES:
         raise ProfileError(f"{source}: {len(data)} bytes, over the {MAX_PLIST_BYTES} byte limit")
-    stripped = data.rstrip(b"\x00")
-    if len(stripped) != len(data):
-        notes.append(f"{len(data) - len(stripped)} trailing NUL bytes ignored")
-    body = stripped
-    if not body.strip():
+    unpadded = data.rstrip(b"\x00")
+    if not unpadded.strip():
         raise ProfileError(f"{source}: file is empty")
-    lead = body.lstrip()[:1]
-    if lead not in (b"<", b"b", b"0") and _B64.match(body[:4096]) and len(body) > 16:
-        try:
-            decoded = base64.b64decode(b"".join(body.split()), validate=True)
-        except (binascii.Error, ValueError):
-            decoded = b""
-        if decoded[:1] == b"\x30":
-            notes.append("base64-wrapped CMS")
-            body = decoded
-    if body[:1] == b"\x30":
-        from mobileconfig.cms import unwrap
-        from mobileconfig.errors import CMSError
+    padding = (
+        [f"{len(data) - len(unpadded)} trailing NUL bytes ignored"] if unpadded != data else []
+    )
+    if data.startswith(b"bplist"):
+        return _unsigned(data, source, [])
+    if data[:1] == b"\x30":
+        return _signed(data, unpadded, source, padding)
+    decoded = _base64_cms(unpadded)
+    if decoded is not None:
+        return _signed(decoded, decoded, source, ["base64-wrapped CMS"])
+    return _unsigned(unpadded, source, padding)
 
-        # BER ends with end-of-contents octets (00 00): try the bytes as they are first,
-        # and only then without the trailing NULs some tools pad files with.
-        original = data if body is stripped else body
-        try:
-            signed = unwrap(original, source=source)
-            if original is data and len(stripped) != len(data):
-                notes.pop(0)  # the NULs belonged to the structure
-        except CMSError:
-            if original is body or len(stripped) == len(data):
-                raise
-            signed = unwrap(body, source=source)
-        if signed.content_type != "data":
-            # A profile is signed as id-data; any other eContentType (a nested SignedData,
-            # an encrypted message...) is not a profile, whatever its bytes happen to be.
-            raise ProfileError(
-                f"{source}: the signed content is of type {signed.content_type}, not data "
-                "(id-data): it is not a profile"
-            )
-        inner = loads(signed.content, source=f"{source} (signed content)")
-        profile = _model(inner.value, source)
-        return LoadedProfile(
-            source, "signed", inner.format, profile, signed.content, signed, inner.damaged, notes
-        )
-    if body is stripped and data.startswith(b"bplist"):
-        # A binary plist's trailer is binary too: its last byte may well be 0x00.
-        body, notes = data, [n for n in notes if "trailing NUL" not in n]
+
+def _base64_cms(text: bytes) -> bytes | None:
+    """The DER inside a base64-wrapped CMS file, or None when it is not one."""
+    if text.lstrip()[:1] in (b"<", b"b", b"0") or len(text) <= 16 or not _B64.match(text[:4096]):
+        return None
+    try:
+        decoded = base64.b64decode(b"".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if decoded[:1] == b"\x30" else None
+
+
+def _unsigned(body: bytes, source: str, notes: list[str]) -> LoadedProfile:
     read = loads(body, source=source)
     return LoadedProfile(
         source, "unsigned", read.format, _model(read.value, source), body, None, read.damaged, notes
+    )
+
+
+def _signed(data: bytes, unpadded: bytes, source: str, notes: list[str]) -> LoadedProfile:
+    from mobileconfig.cms import unwrap
+    from mobileconfig.errors import CMSError
+
+    try:
+        signed = unwrap(data, source=source)
+        notes = [n for n in notes if "trailing NUL" not in n]  # they were the structure's
+    except CMSError:
+        if unpadded == data:
+            raise
+        signed = unwrap(unpadded, source=source)
+    if signed.content_type != "data":
+        # A profile is signed as id-data; any other eContentType (a nested SignedData,
+        # an encrypted message...) is not a profile, whatever its bytes happen to be.
+        raise ProfileError(
+            f"{source}: the signed content is of type {signed.content_type}, not data "
+            "(id-data): it is not a profile"
+        )
+    inner = loads(signed.content, source=f"{source} (signed content)")
+    profile = _model(inner.value, source)
+    return LoadedProfile(
+        source, "signed", inner.format, profile, signed.content, signed, inner.damaged, notes
     )
 
 
