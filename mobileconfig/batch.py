@@ -197,6 +197,7 @@ def plan_outputs(rows: Sequence[Row], out_dir: Path, template: str) -> list[Path
 # -- workers ---------------------------------------------------------------------------
 
 _STATE: dict[str, Any] = {}
+_MADE: set[str] = set()  # output folders known to exist (per process)
 
 
 def _redact(text: str, secrets: Sequence[str]) -> str:
@@ -220,7 +221,10 @@ def _build_row(task: tuple[int, str, dict[str, Any], str]) -> tuple[int, str, st
             strict=options["strict"],
             sign=options["sign"],
         )
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        parent = os.path.dirname(target)
+        if parent not in _MADE:
+            os.makedirs(parent, exist_ok=True)
+            _MADE.add(parent)
         mode = 0o600 if result.holds_private_key else 0o644
         write_atomic(target, result.data, mode=mode, durable=False)  # synced once at the end
     except ValidationFailed as exc:

@@ -19,6 +19,7 @@ replaces each payload on the device instead of adding a second one.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -592,7 +593,8 @@ _NOTES: dict[tuple[str, str], str] = {
 }
 
 
-def _support(text: str) -> dict[str, bool]:
+@functools.lru_cache(maxsize=512)
+def _support(text: str) -> dict[str, bool]:  # callers only read the result
     """'iOS* macOS' -> {'iOS': True (needs supervision), 'macOS': False}."""
     return {p.rstrip("*"): p.endswith("*") for p in text.split()}
 
