@@ -7,6 +7,7 @@ or an ACME ``ClientIdentifier`` appear only as "embedded" / "not embedded".
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,19 +22,41 @@ if TYPE_CHECKING:
 
 __all__ = ["SECRET_KEYS", "certificate_json", "inspect_profile", "render_text", "verification_json"]
 
-#: Payload keys whose values are secrets: shown as present or absent, never as values.
-SECRET_KEYS = frozenset(
-    {
-        "Password",
-        "Challenge",
-        "ClientIdentifier",
-        "RemovalPassword",
-        "UserPassword",
-        "SharedSecret",
-        "AuthPassword",
-        "EncryptionPassword",
-    }
-)
+
+def _model_secret_keys() -> frozenset[str]:
+    """Apple keys of every modelled field marked ``repr=False`` (how the models flag a
+    secret), PKCS#12 data aside: what the models know to hide, kept in one place."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from mobileconfig.payloads.base import _REGISTRY
+
+    keys: set[str] = set()
+    seen: set[type] = set()
+    todo: list[type[BaseModel]] = list(set(_REGISTRY.values()))
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            if info.repr is False and not (info.alias or name).startswith("Payload"):
+                keys.add(info.alias or name)
+            for arg in (info.annotation, *typing.get_args(info.annotation)):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    todo.append(arg)
+    return frozenset(keys)
+
+
+#: Payload keys whose values are secrets: shown as present, never as values. Those the
+#: models mark, plus the usual names in payloads from other tools that we do not model.
+SECRET_KEYS = _model_secret_keys() | {"Password", "EncryptionPassword", "PIN", "Passphrase"}
+
+
+def _is_secret(key: str) -> bool:
+    lowered = key.lower()
+    return key in SECRET_KEYS or "password" in lowered or "secret" in lowered
 
 
 def certificate_json(cert: Certificate) -> dict[str, Any]:
@@ -77,7 +100,7 @@ def _summary_of(value: Any, depth: int = 0) -> Any:
         if depth > 4:
             return "{...}"
         return {
-            k: ("<embedded>" if k in SECRET_KEYS else _summary_of(v, depth + 1))
+            k: ("<embedded>" if _is_secret(k) else _summary_of(v, depth + 1))
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -228,6 +251,7 @@ def inspect_profile(
                     for k, v in d.items()
                     if not k.startswith("Payload")
                     or k in ("PayloadCertificateUUID", "PayloadCertificateAnchorUUID")
+                    or (k == "PayloadContent" and isinstance(v, dict))  # SCEP's settings
                 }
             )
         payloads.append(entry)
@@ -288,6 +312,9 @@ def render_text(data: dict[str, Any]) -> str:
             lines.append(f"      subject: {cert['subject']}")
             lines.append(f"      issuer: {cert['issuer']}")
             lines.append(f"      expires: {cert['not_after']}  sha256: {cert['sha256']}")
+        for key, value in (p.get("settings") or {}).items():
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            lines.append(f"      {key}: {text if len(text) <= 100 else text[:97] + '...'}")
         ident = p.get("identity")
         if ident:
             leaf = ident.get("leaf")

@@ -223,3 +223,43 @@ def test_inspect_shows_identity_facts_without_the_password(
     assert "pbeWithSHA1And3-KeyTripleDES-CBC" in result.out
     assert "password embedded: yes" in result.out
     assert PASSWORD not in result.out
+
+
+def test_inspect_hides_every_service_secret(
+    tmp_path: Path, company: dict[str, Issued], run_cli: Callable[..., CLIResult]
+) -> None:
+    """Mail, Wi-Fi, VPN and removal passwords go into the profile where Apple reads them;
+    inspect (text and JSON) says they are there and never shows them."""
+    folder = _folder(tmp_path, company)
+    secrets = {
+        "mail-in.txt": "Mail-In-Pass-1",
+        "mail-out.txt": "Mail-Out-Pass-2",
+        "wifi.txt": "Wifi-Pass-3",
+        "vpn.txt": "Vpn-Secret-4",
+        "rm.txt": "Removal-Pass-5",
+    }
+    for filename, value in secrets.items():
+        (folder / filename).write_text(value)
+    (folder / "profile.yaml").write_text(
+        "identifier: com.example.secrets\nname: Secrets\ncertificates: [certs/*.pem]\n"
+        "removal: {password: {file: rm.txt}}\n"
+        "wifi:\n  - {ssid: Guest, security: WPA2, password: {file: wifi.txt}}\n"
+        "mail:\n  - address: a@example.com\n"
+        "    incoming: {protocol: imap, host: mail.example.com, port: 993, username: a,"
+        " password: {file: mail-in.txt}}\n"
+        "    outgoing: {host: mail.example.com, port: 587, username: a,"
+        " password: {file: mail-out.txt}}\n"
+        "vpn:\n  - {name: V, ikev2: {server: vpn.example.com, remote_identifier: vpn.example.com,"
+        " local_identifier: me, shared_secret: {file: vpn.txt}}}\n"
+    )
+    out = folder / "out.mobileconfig"
+    result = run_cli("build", folder / "profile.yaml", "-o", out, "--at", AT)
+    assert result.code == 0, result
+    built = out.read_bytes()
+    assert all(v.encode() in built for v in secrets.values())  # where Apple reads them
+    for fmt in ("text", "json"):
+        shown = run_cli("inspect", out, "--at", AT, "--format", fmt)
+        assert shown.code == 0, shown
+        for value in secrets.values():
+            assert value not in shown.out + shown.err, (fmt, value)
+        assert "<embedded>" in shown.out
