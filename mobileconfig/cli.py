@@ -304,9 +304,10 @@ def cmd_validate(args: argparse.Namespace, out: _Out) -> int:
         from mobileconfig.builder import Builder
 
         builder = Builder(args.target)
-        variables = _variables(args)
-        report = builder.check(variables, at=at)
-        strict = args.strict or builder.source(variables).spec.validate_.strict
+        compiled = builder.compile(_variables(args), at=at)
+        report = builder.check_compiled(compiled, at=at)
+        spec = compiled.source.spec if compiled.source is not None else None
+        strict = args.strict or bool(spec and spec.validate_.strict)
     else:
         from mobileconfig.pki.chains import validate
         from mobileconfig.reader import profile_certificates, read_profile_file
