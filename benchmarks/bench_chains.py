@@ -70,16 +70,20 @@ def _ca(
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ikey.public_key()), False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ikey.public_key()), False)
         .sign(ikey, hashes.SHA256())
     )
 
@@ -160,8 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         whole = min(whole, elapsed)
     print(f"bundle:             {len(ders)} certificates, {links} issuer links")
     print(f"signature checks:   {bare * 1000:8.1f} ms  (verify_directly_issued_by per link)")
-    print(f"validate(bundle):   {whole * 1000:8.1f} ms  ({findings} findings, "
-          f"{complete}/{len(ders)} chains complete)")
+    print(
+        f"validate(bundle):   {whole * 1000:8.1f} ms  ({findings} findings, "
+        f"{complete}/{len(ders)} chains complete)"
+    )
     ratio = whole / bare
     print(f"ratio:              {ratio:8.2f}x  (target <= 1.50x)")
     return 0 if findings == 0 and complete == len(ders) else 1

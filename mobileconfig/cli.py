@@ -37,6 +37,17 @@ def _version() -> str:
         return "0+unknown"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, looking the version up only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
+
+
 class _Out:
     """Where messages go, honouring -q."""
 
@@ -453,7 +464,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Build Apple configuration profiles for your certificates and identities, "
         "and check them before they reach a device.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
     common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
@@ -632,7 +643,7 @@ _EXTRA_COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = []
 
 def _register_extras() -> None:
     # Light modules only: each imports its heavy part when its command runs.
-    from mobileconfig.init import register_cli as init_cli
+    from mobileconfig.init_cli import register_cli as init_cli
     from mobileconfig.probe_cli import register_cli as probe_cli
 
     for register in (init_cli, probe_cli):

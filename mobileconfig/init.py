@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: The identifier written when none is given: valid, and obviously a placeholder.
-DEFAULT_IDENTIFIER = "com.example.certificates"
+from mobileconfig.init_cli import DEFAULT_IDENTIFIER
 
 _P12_SUFFIXES = {".p12", ".pfx"}
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)+$")
@@ -463,40 +463,11 @@ def _check(text: str) -> None:
 
 
 def register_cli(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``mobileconfig init`` to the command line (cli.py's ``_EXTRA_COMMANDS`` hook)."""
-    p = subparsers.add_parser(
-        "init",
-        parents=[common],
-        help="write a starting profile.yaml from a folder of certificates",
-        description="Write a commented profile.yaml listing the certificates in a folder "
-        "(roots and intermediates, each named in a comment) and an identity for each "
-        "PKCS#12 (.p12/.pfx), its password read from an environment variable. An existing "
-        "file is kept unless --force is given.",
-    )
-    p.add_argument(
-        "folder",
-        nargs="?",
-        default=".",
-        metavar="CERT_DIR",
-        help="the folder of certificates (default: the current folder)",
-    )
-    p.add_argument(
-        "-o",
-        "--output",
-        metavar="OUT",
-        default="profile.yaml",
-        help="the spec to write, or - for standard output (default: profile.yaml)",
-    )
-    p.add_argument(
-        "--identifier",
-        metavar="ID",
-        help=f"the profile's PayloadIdentifier, reverse DNS (default: {DEFAULT_IDENTIFIER})",
-    )
-    p.add_argument(
-        "--name", metavar="NAME", help="the name shown on the device (default: from the roots)"
-    )
-    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
-    p.set_defaults(func=cmd_init)
+    """Add ``mobileconfig init`` to a parser (kept in :mod:`mobileconfig.init_cli`, which
+    loads this module only when the command runs)."""
+    from mobileconfig.init_cli import register_cli as register
+
+    register(subparsers, common)
 
 
 def cmd_init(args: argparse.Namespace, out: _Out) -> int:

@@ -50,20 +50,8 @@ SPEC_PAGE = ROOT / "docs" / "reference" / "spec.md"
 CLI_PAGE = ROOT / "docs" / "reference" / "cli.md"
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
-#: Subcommands whose modules exist but that cli.py may not load yet: the reference (and
-#: the docs tests) register them the way cli.py's ``_EXTRA_COMMANDS`` hook does.
-EXTRA_COMMAND_MODULES = ("mobileconfig.init",)
-
-#: Run ``mobileconfig`` with the extra subcommands registered (see EXTRA_COMMAND_MODULES).
-RUNNER = (
-    "import importlib, sys\n"
-    "from mobileconfig import cli\n"
-    f"for name in {EXTRA_COMMAND_MODULES!r}:\n"
-    "    register = importlib.import_module(name).register_cli\n"
-    "    if not any(getattr(f, '__module__', None) == name for f in cli._EXTRA_COMMANDS):\n"
-    "        cli._EXTRA_COMMANDS.append(register)\n"
-    "sys.exit(cli.main(sys.argv[1:]))\n"
-)
+#: Run ``mobileconfig`` in a fresh interpreter (the docs tests use it too).
+RUNNER = "import sys\nfrom mobileconfig import cli\nsys.exit(cli.main(sys.argv[1:]))\n"
 
 #: Fallback examples, "Model.field": YAML text of the value. Used when neither the field
 #: nor any example spec gives one.
@@ -636,19 +624,9 @@ def spec_markdown() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    import importlib
-
     from mobileconfig import cli
 
-    saved = list(cli._EXTRA_COMMANDS)
-    try:
-        for name in EXTRA_COMMAND_MODULES:
-            register = importlib.import_module(name).register_cli
-            if not any(getattr(f, "__module__", None) == name for f in cli._EXTRA_COMMANDS):
-                cli._EXTRA_COMMANDS.append(register)
-        return cli._parser()
-    finally:
-        cli._EXTRA_COMMANDS[:] = saved
+    return cli._parser()
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -403,7 +403,7 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bin folder whose ``mobileconfig`` is this interpreter running this checkout, with
-    the subcommands cli.py may not load yet registered (gen_docs.RUNNER)."""
+    a fresh interpreter (gen_docs.RUNNER)."""
     folder = tmp_path_factory.mktemp("bin")
     runner = folder / "mobileconfig_runner.py"
     runner.write_text(gen_docs.RUNNER)

@@ -22,14 +22,8 @@ PASSWORD = "init-test-password"
 
 
 @pytest.fixture
-def run_init(run_cli: Callable[..., CLIResult], monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``mobileconfig ...`` through cli.main, with ``init`` registered if cli.py does not
-    load it yet."""
-    from mobileconfig import cli
-
-    wired = any(getattr(f, "__module__", "") == "mobileconfig.init" for f in cli._EXTRA_COMMANDS)
-    if not wired:
-        monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [*cli._EXTRA_COMMANDS, init_mod.register_cli])
+def run_init(run_cli: Callable[..., CLIResult]) -> Any:
+    """``mobileconfig ...`` through cli.main."""
     return run_cli
 
 
@@ -311,7 +305,10 @@ def test_init_is_registered_by_register_cli() -> None:
         None,
         False,
     )
-    assert args.func is init_mod.cmd_init
+    # The parser holds a light wrapper; mobileconfig.init loads only when the command runs.
+    from mobileconfig import init_cli
+
+    assert args.func is init_cli._cmd_init
 
 
 def test_only_end_entity_certificates(

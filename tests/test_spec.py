@@ -125,3 +125,18 @@ def test_times_and_durations() -> None:
     assert parse_duration(7).days == 7
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration("soon")
+
+
+def test_help_loads_neither_cryptography_nor_pydantic() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mobileconfig.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('cryptography', 'pydantic', 'yaml', 'jinja2') if m in sys.modules]\n"
+        "print('heavy:' + ','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "heavy:"
