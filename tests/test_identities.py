@@ -63,7 +63,6 @@ OPENSSL = shutil.which("openssl")
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
 
 
-
 # -- the material ---------------------------------------------------------------------------------
 @dataclass
 class Material:
@@ -111,6 +110,17 @@ def _fresh_cache() -> Iterator[None]:
     clear_cache()
     yield
     clear_cache()
+
+
+def _alice(material: Material) -> Identity:
+    """Alice's identity from her PEM key and certificate (no chain)."""
+    return identity_from_pem(
+        material.alice.key_pem,
+        material.alice.pem,
+        key_password=None,
+        name="alice",
+        source="alice.pem",
+    )
 
 
 def _export(m: Material, out: str, *extra: str, who: str = "alice") -> bytes:
@@ -319,13 +329,7 @@ def test_encode_apple_deterministic(material: Material, include_chain: bool) -> 
 
 
 def test_encode_apple_needs_a_password(material: Material) -> None:
-    identity = identity_from_pem(
-        material.alice.key_pem,
-        material.alice.pem,
-        key_password=None,
-        name="alice",
-        source="alice.pem",
-    )
+    identity = _alice(material)
     with pytest.raises(IdentityError, match="non-empty password"):
         encode_pkcs12(identity, b"")
     with pytest.raises(ValueError, match="format"):
@@ -682,13 +686,7 @@ def _common(ptype: str) -> dict[str, Any]:
 
 
 def test_pkcs12_payload_matches_apples_schema(material: Material) -> None:
-    identity = identity_from_pem(
-        material.alice.key_pem,
-        material.alice.pem,
-        key_password=None,
-        name="alice",
-        source="alice.pem",
-    )
+    identity = _alice(material)
     payload = PKCS12Payload(
         **_common("com.apple.security.pkcs12"),
         payload_content=encode_pkcs12(identity, PASSWORD.encode()),
