@@ -5,6 +5,10 @@ Its :meth:`~MobileconfigError.diagnostics` text is what the command line prints,
 on one line, before exiting with status 2 (or 1 for :class:`ValidationFailed`).
 
 Findings about a profile's *content* are not exceptions: see :mod:`mobileconfig.findings`.
+
+Layering: ``errors`` is the base layer and imports nothing from this package at run time
+(the :class:`~mobileconfig.findings.Report` that :class:`ValidationFailed` carries is named
+for type checkers only); :mod:`mobileconfig.findings` imports ``errors``, never the reverse.
 """
 
 from __future__ import annotations

@@ -15,34 +15,30 @@ set. It is written atomically, and an existing file is replaced only with ``--fo
 
 from __future__ import annotations
 
-import argparse
 import glob
 import json
 import os
 import re
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mobileconfig.errors import CertificateError, IdentityError, Location, MobileconfigError
 
 if TYPE_CHECKING:
-    from mobileconfig.cli import _Out
     from mobileconfig.pki.certs import Certificate
 
 __all__ = [
     "DEFAULT_IDENTIFIER",
+    "MAX_FILES",
     "Scaffold",
-    "cmd_init",
-    "register_cli",
     "scaffold_spec",
 ]
 
 #: The identifier written when none is given: valid, and obviously a placeholder.
-from mobileconfig.init_cli import DEFAULT_IDENTIFIER
+DEFAULT_IDENTIFIER = "com.example.certificates"
 
 _P12_SUFFIXES = {".p12", ".pfx"}
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)+$")
@@ -457,84 +453,3 @@ def _check(text: str) -> None:
         raise MobileconfigError(
             f"init made a spec that does not check ({first}); please report it"
         ) from None
-
-
-# -- the command line -----------------------------------------------------------------------
-
-
-def register_cli(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``mobileconfig init`` to a parser (kept in :mod:`mobileconfig.init_cli`, which
-    loads this module only when the command runs)."""
-    from mobileconfig.init_cli import register_cli as register
-
-    register(subparsers, common)
-
-
-def cmd_init(args: argparse.Namespace, out: _Out) -> int:
-    """``mobileconfig init``: 0 written, 2 bad input (one line, nothing written)."""
-    from mobileconfig.output import write_atomic
-
-    to_stdout = args.output == "-"
-    target = Path(args.output)
-    if not to_stdout:
-        if target.is_dir():
-            raise MobileconfigError(
-                "is a folder",
-                location=Location(args.output),
-                hint="give a file name, e.g. profile.yaml",
-            )
-        if (target.exists() or target.is_symlink()) and not args.force:
-            raise MobileconfigError(
-                "already exists; nothing written",
-                location=Location(args.output),
-                hint="add --force to replace it, or give another name with -o",
-            )
-    spec_dir = Path(".") if to_stdout else (target.parent if str(target.parent) else Path("."))
-    command = " ".join(["mobileconfig", "init", args.folder, *_flags(args)])
-    result = scaffold_spec(
-        args.folder,
-        spec_dir=spec_dir,
-        identifier=args.identifier,
-        name=args.name,
-        spec_name="profile.yaml" if to_stdout else target.name,
-        command=command,
-    )
-    for shown, _, why in result.skipped:
-        out.info(f"skipped {shown}: {why}")
-    if to_stdout:
-        sys.stdout.write(result.text)
-        sys.stdout.flush()
-    else:
-        write_atomic(target, result.text.encode("utf-8"))
-    what = [
-        f"{result.certificate_files} certificate file{'s' if result.certificate_files != 1 else ''}"
-        f" ({result.roots} root{'s' if result.roots != 1 else ''}, "
-        f"{result.intermediates} intermediate{'s' if result.intermediates != 1 else ''})"
-    ]
-    if result.identities:
-        n = len(result.identities)
-        what.append(f"{n} identit{'ies' if n != 1 else 'y'}")
-    if result.left_out:
-        what.append(f"{result.left_out} end-entity certificate(s) left out")
-    if not to_stdout:
-        out.info(f"wrote {args.output}: {', '.join(what)}")
-    for issuer in result.missing_issuers:
-        out.info(f"note: the issuer {issuer!r} is not in {args.folder}; add it (MC101)")
-    spec = Path("profile.yaml" if to_stdout else args.output)
-    step = f"mobileconfig build {spec.as_posix()} -o {spec.with_suffix('.mobileconfig').as_posix()}"
-    if result.password_variables:
-        out.info(f"next: export {' '.join(result.password_variables)}, then {step}")
-    else:
-        out.info(f"next: {step}")
-    return 0
-
-
-def _flags(args: argparse.Namespace) -> list[str]:
-    flags: list[str] = []
-    if args.output != "profile.yaml":
-        flags += ["-o", args.output]
-    if args.identifier:
-        flags += ["--identifier", args.identifier]
-    if args.name:
-        flags += ["--name", json.dumps(args.name) if " " in args.name else args.name]
-    return flags

@@ -30,11 +30,11 @@ def _model_secret_keys() -> frozenset[str]:
 
     from pydantic import BaseModel
 
-    from mobileconfig.payloads.base import _REGISTRY
+    from mobileconfig.payloads.base import payload_classes
 
     keys: set[str] = set()
     seen: set[type] = set()
-    todo: list[type[BaseModel]] = list(set(_REGISTRY.values()))
+    todo: list[type[BaseModel]] = list(payload_classes())
     while todo:
         model = todo.pop()
         if model in seen:
@@ -161,7 +161,12 @@ def _decrypt(profile: Profile, key_holder: Signer) -> tuple[Profile, str | None]
         return profile, f"cannot decrypt: {exc.message}"
     if not isinstance(items, list):
         return profile, "the decrypted content is not an array of payloads"
-    opened = Profile.from_plist({**profile.to_plist(), "PayloadContent": items})
+    try:
+        opened = Profile.from_plist({**profile.to_plist(), "PayloadContent": items})
+    except ValueError as exc:  # ["a"], [{}]: items that are not payload dictionaries
+        reason = str(exc).splitlines()
+        detail = reason[1].strip() if len(reason) > 1 else "not payload dictionaries"
+        return profile, f"the decrypted payloads are not valid ({detail})"
     return opened, None
 
 

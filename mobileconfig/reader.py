@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +117,7 @@ def _signed(data: bytes, unpadded: bytes, source: str, notes: list[str]) -> Load
     )
 
 
-def read_profile_file(path: str | Path, *, display: str | None = None) -> LoadedProfile:
+def read_profile_file(path: str | os.PathLike[str], *, display: str | None = None) -> LoadedProfile:
     shown = display or str(path)
     p = Path(path)
     try:

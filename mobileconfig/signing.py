@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mobileconfig.cms import Signer
 from mobileconfig.errors import IdentityError, Location
-from mobileconfig.secrets import Secret
-from mobileconfig.spec.compile import SpecSource
+
+if TYPE_CHECKING:
+    from mobileconfig.secrets import Secret
+    from mobileconfig.spec.compile import SpecSource
 
 __all__ = ["load_signer", "signer_from_spec"]
 

@@ -40,7 +40,6 @@ from mobileconfig.payloads.identity import (
     parse_dn,
     scep_findings,
 )
-from mobileconfig.pki import identities as ids
 from mobileconfig.pki.certs import Certificate
 from mobileconfig.pki.identities import (
     Identity,
@@ -52,6 +51,7 @@ from mobileconfig.pki.identities import (
     legacy_algorithms_available,
     load_pkcs12,
 )
+from mobileconfig.pki.identities import cache as identity_cache
 from mobileconfig.secrets import Secret
 
 from apple_schema import conform
@@ -581,7 +581,7 @@ def test_each_file_is_opened_once(material: Material) -> None:
     _refused(data, WRONG)
     # the cache never holds the password, nor its plain hash
     plain = PASSWORD.encode()
-    for key in ids._CACHE:
+    for key in identity_cache._CACHE:
         for part in key:
             assert plain not in (part if isinstance(part, bytes) else part.encode())
             assert part != hashlib.sha256(plain).digest()

@@ -289,15 +289,11 @@ def test_odd_file_names_stay_valid_yaml(
     assert kinds.count("com.apple.security.pkcs12") == 1
 
 
-def test_init_is_registered_by_register_cli() -> None:
-    import argparse
+def test_init_is_registered_on_the_command_line() -> None:
+    from mobileconfig.cli import init as init_command
+    from mobileconfig.cli.main import build_parser
 
-    parser = argparse.ArgumentParser(prog="mobileconfig")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="store_true")
-    common.add_argument("-q", "--quiet", action="store_true")
-    init_mod.register_cli(parser.add_subparsers(dest="command"), common)
-    args = parser.parse_args(["init"])
+    args = build_parser().parse_args(["init"])
     assert (args.folder, args.output, args.identifier, args.name, args.force) == (
         ".",
         "profile.yaml",
@@ -305,10 +301,7 @@ def test_init_is_registered_by_register_cli() -> None:
         None,
         False,
     )
-    # The parser holds a light wrapper; mobileconfig.init loads only when the command runs.
-    from mobileconfig import init_cli
-
-    assert args.func is init_cli._cmd_init
+    assert args.run is init_command.run
 
 
 def test_only_end_entity_certificates(

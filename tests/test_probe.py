@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from mobileconfig import probe as probe_mod
 from mobileconfig.errors import Location
 from mobileconfig.findings import CATALOGUE, Severity
 from mobileconfig.pki.certs import Certificate
@@ -37,6 +36,7 @@ from mobileconfig.probe import (
     probe,
     spec_targets,
 )
+from mobileconfig.probe.connect import chain_reader, starttls_mode
 from mobileconfig.spec.load import LoadedYAML
 
 from pki import DAY, NOW, Issued, issue, openssl_resign
@@ -48,7 +48,7 @@ NAMES = ["localhost", "mail.example.test"]
 def need_chain_reader() -> None:
     """pyOpenSSL (the probe extra) or Python 3.13+; in CI its absence fails, else skips."""
     try:
-        probe_mod._engine_factory()
+        chain_reader()
     except ProbeError as exc:
         if os.environ.get("CI"):
             pytest.fail(f"the probe tests need pyOpenSSL in CI: {exc}")
@@ -464,7 +464,7 @@ def test_imap_starttls_refused(pki: PKI, serve: Callable[..., Server]) -> None:
 
 
 def test_starttls_mode_follows_the_port() -> None:
-    upgrade = probe_mod._upgrade
+    upgrade = starttls_mode
     assert [upgrade("auto", p) for p in (143, 25, 587, 110)] == ["imap", "smtp", "smtp", "pop3"]
     assert [upgrade("auto", p) for p in (993, 995, 465, 443, 8443)] == ["none"] * 5
     assert upgrade("smtp", 2525) == "smtp"
@@ -740,7 +740,7 @@ def test_probe_spec_on_the_mail_example_checks_both_mail_servers(
     """The real examples/mail spec: IMAP on 993 (TLS from the start) and SMTP on 587
     (STARTTLS). Only the TCP destination is redirected to loopback servers; the TLS, the
     STARTTLS dialogue and the certificate checks are real."""
-    from mobileconfig import probe as probe_module
+    from mobileconfig.probe import connect
 
     examples = Path(__file__).resolve().parents[1] / "examples" / "mail" / "profile.yaml"
     leaf = server_leaf(pki.inter, cn="mail.example.com", server_names=["mail.example.com"])
@@ -754,7 +754,7 @@ def test_probe_spec_on_the_mail_example_checks_both_mail_servers(
         seen.append(address)
         return real(("127.0.0.1", ports[address]), *args, **kwargs)
 
-    monkeypatch.setattr(probe_module.socket, "create_connection", redirect)
+    monkeypatch.setattr(connect.socket, "create_connection", redirect)
     r = run_probe("--spec", examples, "--at", AT, "--timeout", "5", "--format", "json")
     assert sorted(seen) == [("mail.example.com", 587), ("mail.example.com", 993)]
     data = json.loads(r.out)

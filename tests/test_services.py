@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,14 +23,10 @@ from mobileconfig.payloads.network import VPNPayload, WiFiPayload
 from mobileconfig.payloads.trust import RestrictionsPayload
 from mobileconfig.pki.certs import Certificate
 from mobileconfig.secrets import Secret
-from mobileconfig.spec.services import (
-    CertRef,
-    IdentityRef,
-    References,
-    ServicesSpec,
-    compile_services,
-    platform_findings,
-)
+from mobileconfig.services.platforms import platform_findings
+from mobileconfig.services.references import CertRef, IdentityRef, References
+from mobileconfig.services.registry import ServicesSpec, compile_services
+from mobileconfig.services.removal import RemovalPassword
 
 from apple_schema import conform
 from pki import DAY, NOW, Issued, issue, make_key
@@ -291,10 +288,17 @@ def build(
     *,
     platforms: tuple[str, ...] = ("iOS",),
     base_dir: Path = Path("."),
+    removal_password: Secret | None = None,
     **kw: Any,
 ) -> tuple[list[Payload], list[Finding]]:
+    sections: object = ServicesSpec.model_validate(spec)
+    if removal_password is not None:
+        # removal: is a key of the profile itself (it also takes allowed/disallowed), so the
+        # services-only model lacks it: hand its value over beside the sections.
+        removal = RemovalPassword.model_construct(password=removal_password)
+        sections = SimpleNamespace(**dict(sections), removal=removal)
     return compile_services(
-        ServicesSpec.model_validate(spec),
+        sections,
         world.refs,
         identifier=ID,
         platforms=platforms,
@@ -1003,3 +1007,29 @@ def test_payloads_written_by_other_tools_read_into_the_models() -> None:
     assert type(eth).__name__ == "FirstEthernetPayload" and isinstance(wf, WiFiPayload)
     assert eth.to_plist() == ethernet and wf.to_plist() == wifi
     assert "'pw'" not in repr(eth) and "eth-secret" not in repr(eth)
+
+
+def test_every_service_module_is_registered_once() -> None:
+    """A service is one module with a SERVICE record plus one registry line: every such
+    module is in the registry, once, and each registered key is a key of ProfileSpec."""
+    import importlib
+    import pkgutil
+
+    import mobileconfig.services as package
+    from mobileconfig.services.registry import SERVICES
+    from mobileconfig.spec.model import ProfileSpec
+
+    modules = [
+        importlib.import_module(f"{package.__name__}.{m.name}")
+        for m in pkgutil.iter_modules(package.__path__)
+    ]
+    defined = sorted(m.SERVICE.key for m in modules if hasattr(m, "SERVICE"))
+    registered = [s.key for s in SERVICES]
+    assert defined == sorted(registered)
+    assert len(set(registered)) == len(registered)
+    keys = [info.alias or name for name, info in ProfileSpec.model_fields.items()]
+    assert set(registered) <= set(keys)
+    # Registry order is the spec's key order (and the payloads' order in the profile); a
+    # "profile"-shaped key (removal) keeps its place among the profile's own keys.
+    sections = [s.key for s in SERVICES if s.shape != "profile"]
+    assert [k for k in keys if k in sections] == sections

@@ -20,6 +20,7 @@ __all__ = [
     "RawPayload",
     "derive_uuid",
     "payload_class",
+    "payload_classes",
     "register",
 ]
 
@@ -53,6 +54,11 @@ def register(cls: type[Payload]) -> type[Payload]:
 
 def payload_class(payload_type: str) -> type[Payload] | None:
     return _REGISTRY.get(payload_type)
+
+
+def payload_classes() -> tuple[type[Payload], ...]:
+    """Every registered payload model, once each (a model registered under aliases too)."""
+    return tuple(dict.fromkeys(_REGISTRY.values()))
 
 
 class _AppleModel(BaseModel):

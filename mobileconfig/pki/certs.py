@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import ExtensionOID, NameOID
 
@@ -26,10 +27,12 @@ from mobileconfig.errors import CertificateError, Location
 from mobileconfig.findings import CertificateRef, printable
 
 __all__ = [
+    "DIGEST_OIDS",
     "MAX_CERTIFICATE_FILE",
     "PARSE_ERRORS",
     "Certificate",
     "check_parsed",
+    "key_spki_der",
     "load_certificate_file",
     "load_certificates",
     "looks_like_pem",
@@ -37,6 +40,18 @@ __all__ = [
 
 #: Files larger than this are refused before reading (a CA bundle is rarely over 1 MB).
 MAX_CERTIFICATE_FILE = 16 * 1024 * 1024
+
+#: Digest algorithm OIDs, by the names hashlib and OpenSSL give them (CMS and PKCS#12 read
+#: these; a certificate's own signature algorithm is named by cryptography).
+DIGEST_OIDS = {
+    "1.3.14.3.2.26": "sha1",
+    "2.16.840.1.101.3.4.2.4": "sha224",
+    "2.16.840.1.101.3.4.2.1": "sha256",
+    "2.16.840.1.101.3.4.2.2": "sha384",
+    "2.16.840.1.101.3.4.2.3": "sha512",
+    "1.2.840.113549.2.5": "md5",
+    "1.2.840.113549.2.2": "md2",
+}
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----\r?\n?(.*?)-----END \1-----", re.DOTALL)
 _PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----")
@@ -509,11 +524,21 @@ def load_certificates(data: bytes, *, source: str = "<bytes>") -> list[Certifica
         origin = Location(source)
         try:
             x509.load_der_x509_certificate(der)
-        except (ValueError, x509.InvalidVersion):  # InvalidVersion is not a ValueError
+        except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
             try:
                 return _pkcs7_certificates(der, pem=False, origin=origin)
-            except CertificateError:
-                pass
+            except CertificateError as p7_error:
+                # Say why it failed when the DER is laid out as one or the other: a
+                # Certificate opens with its TBSCertificate SEQUENCE, PKCS#7 with an OID.
+                inner = _first_inner_tag(der)
+                if inner == 0x06:
+                    raise p7_error from None
+                if inner == 0x30:
+                    raise CertificateError(
+                        f"cannot parse certificate: {_short(exc)}",
+                        location=origin,
+                        hint="export it again as PEM or DER",
+                    ) from None
         else:
             return [_parse_der_certificate(der, source, origin)]
     raise CertificateError(
@@ -521,6 +546,14 @@ def load_certificates(data: bytes, *, source: str = "<bytes>") -> list[Certifica
         location=Location(source),
         hint="export it as PEM (.pem/.crt) or DER (.cer/.der)",
     )
+
+
+def _first_inner_tag(der: bytes) -> int | None:
+    """The tag of the first element inside the DER SEQUENCE ``der``, None if there is none."""
+    if len(der) < 3:
+        return None
+    pos = 2 + (der[1] & 0x7F if der[1] & 0x80 else 0)
+    return der[pos] if pos < len(der) else None
 
 
 def _strip_openssl_trust(der: bytes) -> bytes:
@@ -559,6 +592,14 @@ def load_certificate_file(path: Path | str, *, display: str | None = None) -> li
     except OSError as exc:
         raise CertificateError(f"cannot read: {exc.strerror}", location=Location(shown)) from None
     return load_certificates(data, source=shown)
+
+
+def key_spki_der(key: PrivateKeyTypes) -> bytes:
+    """The DER SubjectPublicKeyInfo of ``key``'s public half: equal to
+    :attr:`Certificate.spki_der` exactly when ``key`` belongs to that certificate."""
+    return key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def unique(certs: Iterable[Certificate]) -> list[Certificate]:

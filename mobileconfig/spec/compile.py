@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,16 +31,17 @@ from mobileconfig.payloads.certificates import (
     RootCertificatePayload,
 )
 from mobileconfig.pki.certs import Certificate, load_certificate_file
-from mobileconfig.spec.identities import IdentityInfo, bundle_addition_finding, compile_identities
+from mobileconfig.services.base import CompileContext
+from mobileconfig.services.references import CertRef, IdentityRef, References
+from mobileconfig.services.registry import SERVICES, compile_stage
+from mobileconfig.services.removal import RemovalPassword
 from mobileconfig.spec.load import LoadedYAML, load_yaml, read_spec_text
 from mobileconfig.spec.model import (
     CertificateEntry,
     ProfileSpec,
-    RemovalPassword,
     parse_duration,
     parse_time,
 )
-from mobileconfig.spec.services import CertRef, IdentityRef, References, compile_services
 
 __all__ = [
     "BundledCertificate",
@@ -89,7 +90,7 @@ class CompiledProfile:
     findings: list[Finding] = field(default_factory=list)
     source: SpecSource | None = None
     leaves: list[Certificate] = field(default_factory=list)  # identities' own certificates
-    identities: dict[str, IdentityInfo] = field(default_factory=dict)
+    identities: dict[str, IdentityRef] = field(default_factory=dict)  # by name
 
 
 def read_spec(path: str | Path, *, display: str | None = None) -> tuple[LoadedYAML, Path]:
@@ -147,13 +148,7 @@ def _check(loaded: LoadedYAML, base_dir: Path) -> SpecSource:
     sections = (
         spec.certificates,
         spec.payloads,
-        spec.identities,
-        spec.wifi,
-        spec.ethernet,
-        spec.mail,
-        spec.exchange,
-        spec.vpn,
-        spec.trust,
+        *(getattr(spec, s.key) for s in SERVICES if s.shape != "profile"),
     )
     if not any(sections) and spec.removal in ("allowed", "disallowed"):
         raise SpecError(
@@ -434,25 +429,18 @@ def raw_payloads(identifier: str, items: list[dict[str, Any]]) -> list[RawPayloa
     return out
 
 
-def _references(
-    identifier: str, bundle: list[BundledCertificate], idents: dict[str, IdentityInfo]
-) -> References:
-    """Names other sections use: identities by their key; certificates by their explicit
-    name, their CN and their (unique) display name. The first certificate to claim a name
-    keeps it, so a re-keyed CA's CN names the generation listed first."""
-    refs = References()
-    for name, info in idents.items():
-        kind: Literal["pkcs12", "scep", "acme"] = "pkcs12" if info.kind == "pem" else info.kind
-        refs.identities[name] = IdentityRef(
-            info.uuid, kind, info.key_type, info.key_bits, info.certificate
-        )
+def certificate_references(identifier: str, bundle: list[BundledCertificate]) -> dict[str, CertRef]:
+    """The names services use for certificates: their explicit name, their CN and their
+    (unique) display name. The first certificate to claim a name keeps it, so a re-keyed CA's
+    CN names the generation listed first."""
+    refs: dict[str, CertRef] = {}
     for b in bundle:
         cert = b.certificate
         pid = f"{identifier}.certificate.{cert.sha256[:32]}"
         ref = CertRef(derive_uuid(identifier, pid), cert, cert.is_ca)
         for label in (cert.name, cert.common_name, cert.display_name):
-            if label and label not in refs.certificates:
-                refs.certificates[label] = ref
+            if label and label not in refs:
+                refs[label] = ref
     return refs
 
 
@@ -467,37 +455,35 @@ def compile_spec(
     checks that need the compiled references (servers, platforms) are, at ``at``."""
     spec = src.spec
     bundle, findings = collect_certificates(src, load, expand)
-    idents = compile_identities(
-        spec.identities, identifier=spec.identifier, base_dir=src.base_dir, locate=src.location
-    )
-    findings.extend(idents.findings)
-    known = {b.certificate.sha256 for b in bundle}
-    for cert, where, owner in idents.extra_certificates:
-        if cert.sha256 in known or (cert.self_signed and not cert.is_ca):
-            continue
-        known.add(cert.sha256)
-        kind = "root" if cert.self_signed and cert.is_ca else "pkcs1"
-        bundle.append(BundledCertificate(cert, kind, where))
-        findings.append(bundle_addition_finding(cert, owner, where))
-    bundle = _ordered(bundle)
-    payloads: list[Payload | RawPayload] = []
-    payloads.extend(certificate_payloads(spec.identifier, bundle))
-    payloads.extend(idents.payloads)
-    removal_password = spec.removal.password if isinstance(spec.removal, RemovalPassword) else None
-    window = parse_duration(spec.validate_.expiry_warning)
-    services, service_findings = compile_services(
-        spec,
-        _references(spec.identifier, bundle, idents.info),
+    ctx = CompileContext(
+        References(),
         identifier=spec.identifier,
         platforms=spec.platforms,
         base_dir=src.base_dir,
         location=src.location,
         at=at or parse_time(spec.validate_.at),
-        expiry_warning=window,
-        removal_password=removal_password,
+        expiry_warning=parse_duration(spec.validate_.expiry_warning),
     )
-    payloads.extend(services)
-    findings.extend(service_findings)
+    # Identities first: they name what the other services refer to, and a PKCS#12 may bring
+    # an intermediate the profile must install too.
+    enrolled = compile_stage(ctx, spec, "identities")
+    known = {b.certificate.sha256 for b in bundle}
+    for brought in ctx.brought:
+        cert = brought.certificate
+        if cert.sha256 in known or (cert.self_signed and not cert.is_ca):
+            continue
+        known.add(cert.sha256)
+        kind = "root" if cert.self_signed and cert.is_ca else "pkcs1"
+        bundle.append(BundledCertificate(cert, kind, brought.location))
+        ctx.findings.append(brought.finding)
+    bundle = _ordered(bundle)
+    ctx.refs.certificates = certificate_references(spec.identifier, bundle)
+    payloads: list[Payload | RawPayload] = []
+    payloads.extend(certificate_payloads(spec.identifier, bundle))
+    payloads.extend(enrolled)
+    payloads.extend(compile_stage(ctx, spec, "services"))
+    findings.extend(ctx.findings)
+    removal_password = spec.removal.password if isinstance(spec.removal, RemovalPassword) else None
     payloads.extend(raw_payloads(spec.identifier, spec.payloads))
     top: dict[str, Any] = {
         "PayloadIdentifier": spec.identifier,
@@ -522,4 +508,4 @@ def compile_spec(
         when = parse_time(spec.removal_date)
         top["RemovalDate"] = when.replace(tzinfo=None) if when else None
     profile = Profile.model_validate({k: v for k, v in top.items() if v is not None})
-    return CompiledProfile(profile, bundle, findings, src, idents.leaves, idents.info)
+    return CompiledProfile(profile, bundle, findings, src, ctx.leaves, ctx.refs.identities)

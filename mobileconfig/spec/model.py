@@ -8,27 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, create_model, field_validator, model_validator
 
 from mobileconfig.secrets import Secret
-from mobileconfig.spec._base import _Spec
-from mobileconfig.spec.identities import IdentitySpec
-from mobileconfig.spec.services import (
-    EthernetSpec,
-    ExchangeSpec,
-    MailSpec,
-    TrustSpec,
-    VPNSpec,
-    WiFiSpec,
-)
+from mobileconfig.services.registry import spec_fields
+from mobileconfig.services.removal import RemovalPassword
+from mobileconfig.spec._base import SpecModel
 
 __all__ = [
     "AcceptRule",
     "CertificateEntry",
     "Platform",
     "ProfileSpec",
+    "RemovalPassword",
+    "SignSettings",
     "ValidateSettings",
     "parse_duration",
     "parse_time",
@@ -77,7 +72,7 @@ def _default_platforms() -> list[Platform]:
     return ["iOS", "macOS"]
 
 
-class CertificateEntry(_Spec):
+class CertificateEntry(SpecModel):
     """One entry of ``certificates:`` written as a mapping."""
 
     path: str = Field(description="A file, a glob (certs/*.pem) or a folder, relative to the spec.")
@@ -92,7 +87,7 @@ class CertificateEntry(_Spec):
     )
 
 
-class AcceptRule(_Spec):
+class AcceptRule(SpecModel):
     """Accept one finding for one certificate, with a written reason; it stays visible."""
 
     code: str = Field(pattern=r"^MC\d{3}$", description="The finding code, e.g. MC104.")
@@ -105,7 +100,7 @@ class AcceptRule(_Spec):
     reason: str = Field(min_length=3, description="Why this is acceptable; shown in every report.")
 
 
-class ValidateSettings(_Spec):
+class ValidateSettings(SpecModel):
     """How the build checks content."""
 
     at: str | None = Field(
@@ -130,7 +125,7 @@ class ValidateSettings(_Spec):
         return value
 
 
-class SignSettings(_Spec):
+class SignSettings(SpecModel):
     """Sign the profile: a PKCS#12, or a PEM certificate and key (and chain)."""
 
     pkcs12: str | None = Field(None, description="The signer's PKCS#12 (.p12/.pfx) file.")
@@ -158,14 +153,8 @@ class SignSettings(_Spec):
         return self
 
 
-class RemovalPassword(_Spec):
-    """Removal needs a password (com.apple.profileRemovalPassword)."""
-
-    password: Secret = Field(description="The removal password: {env: NAME} or {file: PATH}.")
-
-
-class ProfileSpec(_Spec):
-    """A profile.yaml: one configuration profile."""
+class ProfileHead(SpecModel):
+    """The profile's own keys, before the service sections (see :data:`ProfileSpec`)."""
 
     identifier: str = Field(
         description="PayloadIdentifier, reverse DNS (com.example.certificates). Devices replace an "
@@ -202,35 +191,6 @@ class ProfileSpec(_Spec):
         default_factory=list,
         description="Every company CA certificate: files, globs, folders, PEM bundles, .p7b.",
     )
-    identities: dict[str, IdentitySpec] = Field(
-        default_factory=dict,
-        description="Named identities: pkcs12, key + certificate, scep or acme. Other sections "
-        "refer to them by name.",
-    )
-    wifi: list[WiFiSpec] = Field(default_factory=list, description="Wi-Fi networks.")
-    ethernet: list[EthernetSpec] = Field(
-        default_factory=list, description="macOS wired 802.1X (per interface)."
-    )
-    mail: list[MailSpec] = Field(default_factory=list, description="IMAP/POP mail accounts.")
-    exchange: list[ExchangeSpec] = Field(
-        default_factory=list, description="Exchange ActiveSync accounts."
-    )
-    vpn: list[VPNSpec] = Field(default_factory=list, description="IKEv2 VPNs.")
-    trust: TrustSpec | None = Field(
-        None, description="Trust settings: restrictions, certificate transparency, revocation."
-    )
-    payloads: list[dict[str, Any]] = Field(
-        default_factory=list,
-        description="Any other payload, written with Apple's own keys (PayloadType required).",
-    )
-    sign: SignSettings | None = Field(
-        None, description="Sign the profile (manual or web distribution); --unsigned skips it."
-    )
-    validate_: ValidateSettings = Field(
-        default_factory=ValidateSettings,
-        alias="validate",
-        description="How the build checks content.",
-    )
 
     @field_validator("identifier")
     @classmethod
@@ -247,7 +207,7 @@ class ProfileSpec(_Spec):
         parse_time(value)
         return value
 
-    @field_validator("payloads")
+    @field_validator("payloads", check_fields=False)
     @classmethod
     def _raw_payloads(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for item in value:
@@ -256,6 +216,59 @@ class ProfileSpec(_Spec):
                 raise ValueError("each entry of payloads needs a PayloadType")
             _check_plist_value(item, ptype)
         return value
+
+
+def _tail_fields() -> dict[str, Any]:
+    """The keys after the service sections: the escape hatch, signing, validation."""
+    return {
+        "payloads": (
+            list[dict[str, Any]],
+            Field(
+                default_factory=list,
+                description="Any other payload, written with Apple's own keys (PayloadType "
+                "required).",
+            ),
+        ),
+        "sign": (
+            SignSettings | None,
+            Field(
+                None,
+                description="Sign the profile (manual or web distribution); --unsigned skips it.",
+            ),
+        ),
+        "validate_": (
+            ValidateSettings,
+            Field(
+                default_factory=ValidateSettings,
+                alias="validate",
+                description="How the build checks content.",
+            ),
+        ),
+    }
+
+
+if TYPE_CHECKING:
+
+    class ProfileSpec(ProfileHead):
+        """A profile.yaml: one configuration profile."""
+
+        # The service sections (identities, wifi, ...) come from the registry: read them
+        # with getattr(spec, service.key).
+        payloads: list[dict[str, Any]]
+        sign: SignSettings | None
+        validate_: ValidateSettings
+
+else:
+    #: A profile.yaml: its own keys, then one key per registered service (in registry order),
+    #: then payloads, sign and validate.
+    ProfileSpec = create_model(
+        "ProfileSpec",
+        __base__=ProfileHead,
+        __module__=__name__,
+        __doc__="A profile.yaml: one configuration profile.",
+        **spec_fields(),
+        **_tail_fields(),
+    )
 
 
 def _check_plist_value(value: Any, where: str, depth: int = 0) -> None:
