@@ -327,8 +327,41 @@ CATALOGUE: dict[str, Code] = _codes(
     ("MC118", E, "chain ends at a root that is not trusted",
      "Sign with a certificate that chains to a trusted root, or add that root to the trusted "
      "anchors (--ca)."),
+    ("MC119", W, "root without a common name",
+     "Re-issue the root with a CN that names it; until then, tell users the root is the "
+     "nameless row in Settings > General > About > Certificate Trust Settings (the profile's "
+     "More Details list it with the rest of its subject)."),
+    ("MC120", W, "CA certificate without subjectKeyIdentifier",
+     "Re-issue the CA certificate with a subjectKeyIdentifier (openssl: "
+     "subjectKeyIdentifier=hash)."),
+    ("MC121", W, "certificate without authorityKeyIdentifier",
+     "Re-issue the certificate with an authorityKeyIdentifier naming its issuer's key "
+     "(openssl: authorityKeyIdentifier=keyid)."),
+    ("MC122", W, "authorityKeyIdentifier does not match the issuer's subjectKeyIdentifier",
+     "Re-issue the certificate from the CA generation it names, or with the AKI of the CA "
+     "that signs it."),
+    ("MC123", W, "key identifier or authorityInfoAccess marked critical",
+     "Re-issue the certificate with authorityKeyIdentifier, subjectKeyIdentifier and "
+     "authorityInfoAccess non-critical."),
+    ("MC124", W, "CA certificate with an empty subject",
+     "Re-issue the CA certificate with a subject that names it (at least a CN)."),
+    ("MC125", W, "CA certificate whose basicConstraints is not critical",
+     "Re-issue the CA certificate with basicConstraints marked critical (openssl: "
+     "basicConstraints=critical,CA:TRUE)."),
+    ("MC126", W, "non-CA certificate with keyCertSign",
+     "Re-issue the certificate without keyCertSign in keyUsage, or as a CA (basicConstraints "
+     "CA:TRUE) if it is meant to issue."),
+    ("MC127", W, "serial number zero or negative",
+     "Re-issue the certificate with a positive serial number (random, up to 20 bytes)."),
+    ("MC128", W, "validity ends before it starts",
+     "Re-issue the certificate with notAfter later than notBefore."),
+    ("MC129", E, "issuer search cut short by the candidate limit",
+     "Remove the look-alike certificates that share the issuer's name, or raise "
+     "Policy.max_candidates so the search tries them all."),
+    ("MC130", E, "key on an elliptic curve Apple devices do not accept",
+     "Re-issue with an EC key on P-256, P-384 or P-521 (or an RSA key of 2048 bits or more)."),
     # --- end MC1xx ---
-    # --- MC2xx: signed and encrypted profiles (mobileconfig/cms.py) ---
+    # --- MC2xx: signed and encrypted profiles (mobileconfig/cms/) ---
     ("MC201", E, "signer certificate has expired",
      "Sign with a certificate valid now: renew it and sign again. Public TLS certificates now live "
      "at most 200 days (100 from 2027-03-15, 47 from 2029-03-15), so plan re-signing or use a "
@@ -356,7 +389,7 @@ CATALOGUE: dict[str, Code] = _codes(
     ("MC209", E, "signature algorithm not supported",
      "Sign the profile again with RSA or ECDSA and SHA-256."),
     # --- end MC2xx ---
-    # --- MC3xx: identities and secrets (mobileconfig/pki/identities.py, secrets.py) ---
+    # --- MC3xx: identities and secrets (mobileconfig/pki/identities/, secrets.py) ---
     ("MC301", I, "modern PKCS#12 re-encoded for Apple devices",
      "Nothing to do: the profile carries a 3DES/SHA-1 copy. To silence this, export the .p12 "
      "with 'openssl pkcs12 -export -legacy'."),
@@ -372,7 +405,7 @@ CATALOGUE: dict[str, Code] = _codes(
     ("MC306", I, "intermediate from a PKCS#12 added to the profile",
      "Nothing to do; to make it explicit, list the intermediate under certificates."),
     # --- end MC3xx ---
-    # --- MC4xx: services, references and platforms (mobileconfig/spec/services.py) ---
+    # --- MC4xx: services, references and platforms (mobileconfig/services/) ---
     ("MC401", W, "payload not supported on a listed platform",
      "Remove the platform from platforms, or ship the payload in a profile for the platforms "
      "that support it."),

@@ -176,28 +176,11 @@ def _pkcs12_format(data: bytes, source: str) -> str:
 
 
 def _depths(files: Sequence[_CertFile]) -> dict[str, int]:
-    """Each certificate's distance from a root, following issuer names within the folder."""
-    by_subject: dict[bytes, list[Certificate]] = {}
-    for f in files:
-        for c in f.certificates:
-            by_subject.setdefault(c.subject_der, []).append(c)
-    depth: dict[str, int] = {}
+    """Each certificate's distance from a root, following issuer names within the folder
+    (iteratively: a 600-certificate chain does not recurse)."""
+    from mobileconfig.pki.paths import issuer_depths
 
-    def walk(cert: Certificate, trail: frozenset[str]) -> int:
-        if cert.sha256 in depth:
-            return depth[cert.sha256]
-        if cert.self_issued or cert.sha256 in trail:
-            return 0
-        issuers = [i for i in by_subject.get(cert.issuer_der, []) if i.sha256 != cert.sha256]
-        found = min((walk(i, trail | {cert.sha256}) for i in issuers), default=0)
-        value = found + 1
-        depth[cert.sha256] = value
-        return value
-
-    for f in files:
-        for c in f.certificates:
-            depth[c.sha256] = walk(c, frozenset())
-    return depth
+    return issuer_depths(c for f in files for c in f.certificates)
 
 
 # -- the scaffold ---------------------------------------------------------------------------

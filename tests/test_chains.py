@@ -14,12 +14,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mobileconfig.errors import Location, ValidationFailed
 from mobileconfig.findings import CATALOGUE, Finding, Report, Severity
@@ -52,7 +57,8 @@ def key(kind: KeyKind, slot: int) -> PrivateKey:
 
 
 def cert(issued: Issued) -> Certificate:
-    cn = issued.cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+    cns = issued.cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    cn = cns[0].value if cns else issued.cert.serial_number
     return Certificate(issued.cert, origin=Location(f"certs/{cn!s}.pem"))
 
 
@@ -702,3 +708,584 @@ def test_look_alike_flood_costs_linear_signature_checks(monkeypatch: pytest.Monk
     # Each certificate: its candidates plus a few self-checks (memoised lookups included).
     # Quadratic would be n * n = 90,000.
     assert calls <= n * (chains.Policy().max_candidates + 4)
+
+
+# --------------------------------------------------------------------------------------
+# Issue 15: RFC 5280 agreement, bounded work, issuance lints
+
+
+def _count_signatures(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every signature check made from now on, as (certificate, issuer) SHA-256 pairs."""
+    calls: list[tuple[str, str]] = []
+    real = Certificate.signed_by_key_of
+
+    def counting(self: Certificate, issuer: Certificate) -> bool:
+        calls.append((self.sha256, issuer.sha256))
+        return real(self, issuer)
+
+    monkeypatch.setattr(Certificate, "signed_by_key_of", counting)
+    return calls
+
+
+_PRINTABLE = x509.name._ASN1Type.PrintableString
+
+
+def _attr(oid: x509.ObjectIdentifier, value: str, printable: bool = False) -> x509.NameAttribute:
+    if printable:
+        return x509.NameAttribute(oid, value, _type=_PRINTABLE)
+    return x509.NameAttribute(oid, value)
+
+
+@pytest.mark.parametrize(
+    "issuer_name",
+    [
+        # case and spaces (PKITS 4.3.3 to 4.3.5)
+        x509.Name(
+            [
+                _attr(x509.NameOID.ORGANIZATION_NAME, "  TEST   corp "),
+                _attr(x509.NameOID.COMMON_NAME, "case ISSUING  ca"),
+            ]
+        ),
+        # PrintableString where the CA's subject says UTF8String (PKITS 4.3.10)
+        x509.Name(
+            [
+                _attr(x509.NameOID.ORGANIZATION_NAME, "Test Corp", printable=True),
+                _attr(x509.NameOID.COMMON_NAME, "Case Issuing CA", printable=True),
+            ]
+        ),
+    ],
+    ids=["case-and-spaces", "printable-vs-utf8"],
+)
+def test_issuer_names_match_after_normalisation(issuer_name: x509.Name) -> None:
+    root, ca, _ = chain3("ec256")
+    server = issue(
+        "case.example.com", issuer=ca, ca=False, issuer_name=issuer_name, key=key("ec256", 2)
+    )
+    assert server.cert.issuer.public_bytes() != ca.cert.subject.public_bytes()
+    report = validate(certs(root, ca, server), at=NOW)
+    assert not report.errors, "\n".join(f.format() for f in report)
+    leaf = next(c for c in report.chains if "case.example.com" in c["certificate"])
+    assert leaf["complete"] and len(leaf["path"]) == 3
+
+
+def test_issuer_name_in_another_order_is_another_name() -> None:
+    root, ca, _ = chain3("ec256")
+    reordered = x509.Name(list(reversed(list(ca.cert.subject))))
+    server = issue("case.example.com", issuer=ca, ca=False, issuer_name=reordered)
+    report = validate(certs(root, ca, server), at=NOW)
+    assert named(report, "MC101", "case.example.com")
+
+
+def _linear(n: int, kind: KeyKind = "ec256", **dates: datetime) -> list[Issued]:
+    """A root and n - 1 certificates each issued by the one before (the last is a leaf);
+    ``dates``: not_before / not_after for all of them."""
+    chain = [issue("Deep Root", key_kind=kind, **dates)]  # type: ignore[arg-type]
+    for i in range(1, n - 1):
+        chain.append(chain[-1].issue(f"Deep CA {i}", key_kind=kind, **dates))
+    chain.append(chain[-1].issue("deep.example.com", ca=False, key_kind=kind, **dates))
+    return chain
+
+
+def test_chain_length_checked_on_every_path_memoised_or_not() -> None:
+    """101 certificates, root first: the short paths near the root are settled first and
+    the long ones reuse them; the leaf's 101-certificate path is still too long."""
+    bundle = certs(*_linear(101))
+    report = validate(bundle, at=NOW)
+    (finding,) = [f for f in report if f.code == "MC115"]
+    assert "deep.example.com" in finding.message and "101 certificates" in finding.message
+    assert "max_chain_length" in finding.message and "max_chain_length" in finding.fix
+    leaf = next(c for c in report.chains if c["certificate"].startswith("CN=deep"))
+    assert not leaf["complete"] and len(leaf["path"]) == Policy().max_chain_length
+    near = next(c for c in report.chains if c["certificate"].startswith("CN=Deep CA 3,"))
+    assert near["complete"]
+    assert not validate(bundle, at=NOW, policy=Policy(max_chain_length=101)).errors
+
+
+def test_self_issued_intermediates_do_not_count_towards_the_length_limit() -> None:
+    root = issue("Roll Root", key=key("ec256", 0))
+    old = root.issue("Roll CA", key=key("ec256", 1))
+    new_with_old = issue("Roll CA", issuer=old, key=key("ec256", 3))  # key rollover
+    server = new_with_old.issue("roll.example.com", ca=False, key=key("ec256", 2))
+    bundle = certs(root, old, new_with_old, server)
+    assert not validate(bundle, at=NOW, policy=Policy(max_chain_length=3)).errors
+    other = root.issue("Other CA", key=key("ec256", 4))
+    sub = other.issue("Sub CA", key=key("ec256", 5))
+    leaf = sub.issue("sub.example.com", ca=False, key=key("ec256", 2))
+    report = validate(certs(root, other, sub, leaf), at=NOW, policy=Policy(max_chain_length=3))
+    assert "MC115" in report.codes()
+
+
+def test_bundle_ending_at_a_ca_is_not_penalised_by_path_length() -> None:
+    """PKITS 4.6.8 and 4.6.14: a CA at the bottom of a path is its target, not one of the
+    intermediates pathLenConstraint counts."""
+    root = issue("Case Root CA", key=key("ec256", 0))
+    top = root.issue("Policy CA", key=key("ec256", 1), path_length=0)
+    sub = top.issue("Sub CA", key=key("ec256", 3))
+    report = validate(certs(root, top, sub), at=NOW)
+    assert "MC109" not in report.codes(), "\n".join(f.format() for f in report)
+    result = verify_chain(cert(sub), [cert(top)], [cert(root)], at=NOW)
+    assert result.trusted, result.reason
+
+
+def _count_lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every issuer look-up the path search makes from now on (certificate SHA-256s): the
+    search's own work, apart from signatures. A search that explores path by path makes
+    thousands on a small mesh (2,179 for 14 certificates before issue 15)."""
+    from mobileconfig.pki.paths import ChainIndex as Index
+
+    calls: list[str] = []
+    real = Index.links_of
+
+    def counting(self: Index, child: Any) -> Any:
+        calls.append(child.sha256)
+        return real(self, child)
+
+    monkeypatch.setattr(Index, "links_of", counting)
+    return calls
+
+
+def _mesh(names: int, *, root: bool) -> tuple[list[Issued], Issued, Issued | None]:
+    """``names`` CA names, each cross-signed by every other one; with ``root`` a
+    self-signed root for the first, and a server certificate under the last."""
+    keys = [make_key("ec256") for _ in range(names)]
+    selfs = [issue(f"Mesh CA {i}", key=k) for i, k in enumerate(keys)]
+    cross = [
+        issue(f"Mesh CA {i}", issuer=selfs[j], key=keys[i], subject=selfs[i].cert.subject)
+        for i in range(names)
+        for j in range(names)
+        if i != j
+    ]
+    server = issue("mesh.example.com", issuer=selfs[-1], ca=False)
+    return cross, server, selfs[0] if root else None
+
+
+def test_cross_signed_mesh_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six CA names each cross-signed by the five others (30 certificates) and a root: every
+    path found, each (certificate, issuer) signature checked at most once."""
+    cross, server, root = _mesh(6, root=True)
+    assert root is not None and len(cross) == 30
+    bundle = certs(root, *cross, server)
+    calls = _count_signatures(monkeypatch)
+    lookups = _count_lookups(monkeypatch)
+    report = validate(bundle, at=NOW)
+    assert len(lookups) <= len(bundle)  # each certificate's issuers looked up once
+    assert not report.errors, "\n".join(f.format() for f in report)
+    assert all(c["complete"] for c in report.chains)
+    leaf = next(c for c in report.chains if c["certificate"].startswith("CN=mesh"))
+    assert len(leaf["path"]) == 3  # server, Mesh CA 5 cross-signed by Mesh CA 0, the root
+    assert len(calls) == len(set(calls))
+    # each certificate is tried against the certificates carrying its issuer name: six here
+    assert len(calls) <= len(bundle) * 6
+
+    calls.clear()
+    lookups.clear()
+    result = verify_chain(cert(server), certs(*cross), [cert(root)], at=NOW)
+    assert result.trusted, result.reason
+    assert len(calls) <= len(bundle) * 6 and len(lookups) <= len(bundle)
+
+
+def test_cross_signed_mesh_without_a_root_ends_in_a_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    cross, server, _ = _mesh(6, root=False)
+    calls = _count_signatures(monkeypatch)
+    lookups = _count_lookups(monkeypatch)
+    report = validate(certs(*cross, server), at=NOW)
+    assert "MC115" in report.codes()
+    assert not any(c["complete"] for c in report.chains)
+    assert len(calls) == len(set(calls)) and len(calls) <= 31 * 5
+    assert len(lookups) <= 31
+
+
+def test_600_certificate_chain_needs_no_recursion(monkeypatch: pytest.MonkeyPatch) -> None:
+    chain = _linear(600)
+    bundle = certs(*chain)
+    calls = _count_signatures(monkeypatch)
+    lookups = _count_lookups(monkeypatch)
+    report = validate(bundle, at=NOW)  # the default limit: one clear finding
+    assert len(lookups) <= len(bundle)
+    assert [f.code for f in report.errors] == ["MC115"]
+    assert "600 certificates" in report.errors[0].message
+    assert len(calls) <= 2 * len(bundle)  # each link once, each root's self-signature once
+
+    long_enough = Policy(max_chain_length=600)
+    assert not validate(bundle, at=NOW, policy=long_enough).errors
+    result = verify_chain(bundle[-1], bundle[1:-1], bundle[:1], at=NOW, policy=long_enough)
+    assert result.trusted, result.reason
+    assert len(result.path) == 600
+
+
+def test_candidate_cap_says_the_search_was_cut() -> None:
+    root = issue("Case Root CA", key=key("ec256", 0))
+    look_alikes = [root.issue("Case Issuing CA") for _ in range(3)]
+    real = root.issue("Case Issuing CA", key=key("ec256", 1), not_after=NOW - DAY)
+    server = real.issue("case.example.com", ca=False, aki=False, not_after=NOW - 2 * DAY)
+    report = validate(
+        certs(root, *look_alikes, real, server), at=NOW, policy=Policy(max_candidates=2)
+    )
+    (cut,) = [f for f in report if f.code == "MC129"]
+    assert "case.example.com" in cut.certificate.subject if cut.certificate else False
+    assert "max_candidates" in cut.message and "tried 2" in cut.message
+    assert "2 untried" in cut.message and "max_candidates" in cut.fix
+    assert "MC102" not in report.codes()
+    # with room to look, the issuer is found
+    assert "MC129" not in validate(certs(root, *look_alikes, real, server), at=NOW).codes()
+
+
+def test_validity_compared_at_the_certificates_precision() -> None:
+    root, ca, server = chain3("ec256", not_after=NOW + 10 * DAY)
+    end = server.cert.not_valid_after_utc
+    bundle = certs(root, ca, server)
+    assert "MC103" not in validate(bundle, at=end + timedelta(milliseconds=5)).codes()
+    assert "MC103" in validate(bundle, at=end + timedelta(seconds=1)).codes()
+    result = verify_chain(bundle[2], bundle[1:2], bundle[:1], at=end + timedelta(milliseconds=5))
+    assert result.trusted, result.reason
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "says"),
+    [
+        (lambda: make_key("ec256"), None, ""),
+        (lambda: ec.generate_private_key(ec.SECP384R1()), None, ""),
+        (lambda: ec.generate_private_key(ec.SECP521R1()), None, ""),
+        (ed25519.Ed25519PrivateKey.generate, None, ""),
+        (lambda: ec.generate_private_key(ec.SECP256K1()), "MC130", "EC key on secp256k1"),
+        (lambda: ec.generate_private_key(ec.BrainpoolP384R1()), "MC130", "brainpoolP384r1"),
+        (lambda: dsa.generate_private_key(1024), "MC112", "1024-bit DSA key"),
+        (lambda: make_key("ec224", slot=0), "MC112", "224-bit EC key"),
+    ],
+    ids=["p256", "p384", "p521", "ed25519", "secp256k1", "brainpool", "dsa1024", "p224"],
+)
+def test_keys_are_judged_by_their_own_algorithm(
+    make: Callable[[], object], code: str | None, says: str
+) -> None:
+    root, ca, server = chain3("ec256", key=make())
+    report = validate(certs(root, ca, server), at=NOW)
+    keys = [f for f in report if f.code in {"MC112", "MC130"}]
+    if code is None:
+        assert not keys, "\n".join(f.format() for f in report)
+        return
+    (finding,) = keys
+    assert finding.code == code and says in finding.message
+    assert "RSA" not in finding.message  # never the RSA floor for another algorithm
+
+
+# -- issuance lints (RFC 5280 §4.2), as table cases ------------------------------------
+
+
+def root_without_common_name(kind: KeyKind) -> Case:
+    subject = x509.Name(
+        [
+            x509.NameAttribute(x509.NameOID.ORGANIZATION_NAME, "Test Corp"),
+            x509.NameAttribute(x509.NameOID.ORGANIZATIONAL_UNIT_NAME, "Nameless PKI"),
+        ]
+    )
+    root = issue("unused", key=key(kind, 0), subject=subject)
+    ca = root.issue("Case Issuing CA", key=key(kind, 1))
+    return Case([root, ca], {"MC119": "Nameless PKI"}, ERRORS)
+
+
+def ca_without_ski(kind: KeyKind) -> Case:
+    root = issue("Case Root CA", key=key(kind, 0))
+    ca = root.issue("Case Issuing CA", key=key(kind, 1), ski=False)
+    server = ca.issue("case.example.com", ca=False, key=key(kind, 2))
+    return Case([root, ca, server], {"MC120": "Case Issuing CA"}, ERRORS | {"MC122"})
+
+
+def leaf_without_aki(kind: KeyKind) -> Case:
+    return Case(list(chain3(kind, aki=False)), {"MC121": "case.example.com"}, ERRORS)
+
+
+def _aki(issuer_key: PrivateKey) -> x509.AuthorityKeyIdentifier:
+    return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key())  # type: ignore[arg-type]
+
+
+def aki_not_issuer_ski(kind: KeyKind) -> Case:
+    wrong = _aki(key(kind, 3))
+    return Case(
+        list(chain3(kind, aki=False, extra_extensions=[(wrong, False)])),
+        {"MC122": "case.example.com"},
+        ERRORS,
+    )
+
+
+def critical_aki(kind: KeyKind) -> Case:
+    root, ca, _ = chain3(kind)
+    server = ca.issue(
+        "case.example.com",
+        ca=False,
+        key=key(kind, 2),
+        aki=False,
+        extra_extensions=[(_aki(ca.key), True)],
+    )
+    return Case([root, ca, server], {"MC123": "case.example.com"}, ERRORS)
+
+
+def critical_aia(kind: KeyKind) -> Case:
+    aia = x509.AuthorityInformationAccess(
+        [
+            x509.AccessDescription(
+                x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
+                x509.UniformResourceIdentifier("http://pki.example.com/ca.cer"),
+            )
+        ]
+    )
+    return Case(
+        list(chain3(kind, extra_extensions=[(aia, True)])),
+        {"MC123": "case.example.com"},
+        ERRORS,
+    )
+
+
+def _usage(*, cert_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def basic_constraints_not_critical(kind: KeyKind) -> Case:
+    root = issue("Case Root CA", key=key(kind, 0))
+    ca = root.issue(
+        "Case Issuing CA",
+        key=key(kind, 1),
+        ca=None,
+        key_cert_sign=None,
+        extra_extensions=[
+            (x509.BasicConstraints(ca=True, path_length=None), False),
+            (_usage(cert_sign=True), True),
+        ],
+    )
+    server = ca.issue("case.example.com", ca=False, key=key(kind, 2))
+    return Case([root, ca, server], {"MC125": "Case Issuing CA"}, ERRORS)
+
+
+def end_entity_with_key_cert_sign(kind: KeyKind) -> Case:
+    usage = _usage(cert_sign=True)
+    return Case(
+        list(chain3(kind, key_cert_sign=None, extra_extensions=[(usage, True)])),
+        {"MC126": "case.example.com"},
+        ERRORS,
+    )
+
+
+LINTS: list[Callable[[KeyKind], Case]] = [
+    root_without_common_name,
+    ca_without_ski,
+    leaf_without_aki,
+    aki_not_issuer_ski,
+    critical_aki,
+    critical_aia,
+    basic_constraints_not_critical,
+    end_entity_with_key_cert_sign,
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("build", LINTS, ids=[c.__name__ for c in LINTS])
+def test_issuance_lint(build: Callable[[KeyKind], Case], kind: KeyKind) -> None:
+    test_chain_case(build, kind)
+    case = build(kind)
+    report = validate(certs(*case.bundle), at=NOW)
+    (code,) = case.must
+    (finding,) = [f for f in report if f.code == code]
+    assert finding.severity is Severity.WARNING
+    assert finding.certificate is not None and case.must[code] in finding.certificate.subject
+
+
+def test_ca_with_an_empty_subject() -> None:
+    from asn1crypto import x509 as asn1_x509
+
+    root, ca, server = chain3("ec256")
+
+    def empty(field: str) -> Callable[[Any], None]:
+        def edit(tbs: Any) -> None:
+            tbs[field] = asn1_x509.Name.build({})
+
+        return edit
+
+    ca_der = _edited(ca, root, empty("subject"))
+    server_der = _edited(server, ca, empty("issuer"))
+    nameless = Certificate(x509.load_der_x509_certificate(ca_der), der=ca_der)
+    under = Certificate(x509.load_der_x509_certificate(server_der), der=server_der)
+    assert nameless.subject_der == b"\x30\x00"
+    report = validate([cert(root), nameless, under], at=NOW)
+    (finding,) = [f for f in report if f.code == "MC124"]
+    assert finding.certificate is not None and finding.certificate.sha256 == nameless.sha256
+    assert not report.errors, "\n".join(f.format() for f in report)
+
+
+def _edited(child: Issued, issuer: Issued, edit: Callable[[Any], None]) -> bytes:
+    """``child``'s DER with its TBSCertificate changed by ``edit`` (an asn1crypto object)
+    and signed again by ``issuer``: for what cryptography refuses to build."""
+    from asn1crypto import x509 as asn1_x509
+
+    original = asn1_x509.Certificate.load(child.der)
+    tbs = original["tbs_certificate"]
+    edit(tbs)
+    tbs_der = tbs.dump(force=True)
+    signer = issuer.key
+    assert isinstance(signer, ec.EllipticCurvePrivateKey)
+    signature = signer.sign(tbs_der, ec.ECDSA(hashes.SHA256()))
+    return asn1_x509.Certificate(
+        {
+            "tbs_certificate": asn1_x509.TbsCertificate.load(tbs_der),
+            "signature_algorithm": original["signature_algorithm"],
+            "signature_value": signature,
+        }
+    ).dump()
+
+
+@pytest.mark.parametrize("serial", [0, -5])
+def test_serial_not_positive(serial: int) -> None:
+    from cryptography.utils import CryptographyDeprecationWarning
+
+    root, ca, server = chain3("ec256")
+
+    def set_serial(tbs: Any) -> None:
+        tbs["serial_number"] = serial
+
+    der = _edited(server, ca, set_serial)
+    with pytest.warns(CryptographyDeprecationWarning, match="serial number"):
+        odd = Certificate(x509.load_der_x509_certificate(der), der=der)
+    report = validate([*certs(root, ca), odd], at=NOW)
+    (finding,) = [f for f in report if f.code == "MC127"]
+    assert f"serial number {serial}" in finding.message
+    assert not report.errors
+
+
+def test_validity_ending_before_it_starts() -> None:
+    from asn1crypto import x509 as asn1_x509
+
+    root, ca, server = chain3("ec256")
+
+    def swap(tbs: Any) -> None:
+        tbs["validity"] = asn1_x509.Validity(
+            {"not_before": tbs["validity"]["not_after"], "not_after": tbs["validity"]["not_before"]}
+        )
+
+    der = _edited(server, ca, swap)
+    backwards = Certificate(x509.load_der_x509_certificate(der), der=der)
+    report = validate([*certs(root, ca), backwards], at=NOW)
+    assert "MC128" in report.codes()
+    assert {f.code for f in report.errors} <= {"MC103", "MC104"}
+
+
+# -- listing roots first (the compiler's and init's order) ------------------------------
+
+
+def test_issuer_depths_of_a_600_certificate_chain_need_no_recursion() -> None:
+    from mobileconfig.pki.paths import issuer_depths
+
+    chain = certs(*_linear(600))
+    depths = issuer_depths(reversed(chain))
+    assert [depths[c.sha256] for c in chain] == list(range(600))
+
+
+def test_issuer_depths_of_a_mesh_and_a_loop() -> None:
+    from mobileconfig.pki.paths import issuer_depths
+
+    cross, server, root = _mesh(6, root=True)
+    assert root is not None
+    depths = issuer_depths(certs(server, *cross, root))
+    assert depths[cert(root).sha256] == 0
+    assert max(depths[c.sha256] for c in certs(*cross)) <= 2
+    assert depths[cert(server).sha256] <= 3
+    # A and B issue each other with no root: nothing has a root, every depth is equal (the
+    # caller's order stands); beside a rooted chain they come after it
+    a, b, leaf = certs(*loop("ec256").bundle)
+    assert len({issuer_depths([leaf, a, b])[c.sha256] for c in (a, b, leaf)}) == 1
+    root3, ca3, server3 = certs(*chain3("ec256"))
+    mixed = issuer_depths([leaf, a, b, server3, ca3, root3])
+    assert mixed[a.sha256] == mixed[b.sha256] == mixed[leaf.sha256] == 3
+    # a certificate whose issuer is missing sits one below its missing root
+    orphaned = issuer_depths([server3, ca3])
+    assert (orphaned[ca3.sha256], orphaned[server3.sha256]) == (1, 2)
+
+
+def test_issuer_depths_follow_normalised_names_and_key_ids() -> None:
+    from mobileconfig.pki.paths import issuer_depths
+
+    old = issue("Gen Root CA", key=key("ec256", 0))
+    new = issue("Gen Root CA", key=key("ec256", 4))
+    shouting = x509.Name(
+        [
+            x509.NameAttribute(x509.NameOID.ORGANIZATION_NAME, "TEST CORP"),
+            x509.NameAttribute(x509.NameOID.COMMON_NAME, "gen root ca"),
+        ]
+    )
+    ca = issue("Case Issuing CA", issuer=new, key=key("ec256", 1), issuer_name=shouting)
+    depths = issuer_depths(certs(ca, old, new))
+    assert depths[cert(ca).sha256] == 1
+
+
+# -- hostile names ------------------------------------------------------------------------
+
+_SEED_NAME = x509.Name(
+    [
+        x509.NameAttribute(x509.NameOID.COUNTRY_NAME, "US"),
+        x509.NameAttribute(x509.NameOID.ORGANIZATION_NAME, "Test  Corp", _type=_PRINTABLE),
+        x509.NameAttribute(x509.NameOID.COMMON_NAME, "Ünïcode CA"),
+    ]
+).public_bytes()
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.data())
+def test_name_key_takes_any_bytes(data: st.DataObject) -> None:
+    """A damaged Name never raises: it becomes a key that matches only itself."""
+    from mobileconfig.pki.names import NameKeys, name_key
+
+    raw = bytearray(_SEED_NAME)
+    for _ in range(data.draw(st.integers(0, 4))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    der = bytes(raw[:cut]) + data.draw(st.binary(max_size=8))
+    key = name_key(der)
+    assert key == NameKeys()(der) and hash(key) is not None
+
+
+def test_name_key_normalises_only_what_rfc_5280_allows() -> None:
+    from mobileconfig.pki.names import name_key, same_name
+
+    def der(*attrs: tuple[x509.ObjectIdentifier, str, bool]) -> bytes:
+        return x509.Name(
+            [
+                x509.NameAttribute(o, v, _type=_PRINTABLE) if p else x509.NameAttribute(o, v)
+                for o, v, p in attrs
+            ]
+        ).public_bytes()
+
+    org, cn = x509.NameOID.ORGANIZATION_NAME, x509.NameOID.COMMON_NAME
+    base = der((org, "Test Corp", False), (cn, "Root CA", False))
+    assert same_name(base, der((org, " test   CORP ", True), (cn, "ROOT ca", False)))
+    assert not same_name(base, der((cn, "Root CA", False), (org, "Test Corp", False)))
+    assert not same_name(base, der((org, "Test Corp", False), (cn, "Root CA 2", False)))
+    assert not same_name(base, der((org, "Test Corp", False)))
+    assert name_key(b"\x30\x05garbage") == (b"\x30\x05garbage",)
+
+
+def test_600_certificate_chain_builds_and_scaffolds_without_recursion(tmp_path: Path) -> None:
+    """The compiler's roots-first order and init's listing walk the same 600-certificate
+    chain iteratively: a clear MC115, not a RecursionError."""
+    import mobileconfig
+    from mobileconfig.init import scaffold_spec
+
+    # valid for decades: init judges the certificates at the real time
+    chain = _linear(600, not_before=datetime(2020, 1, 1), not_after=datetime(2090, 1, 1))
+    folder = tmp_path / "certs"
+    folder.mkdir()
+    (folder / "chain.pem").write_bytes(b"".join(i.pem for i in reversed(chain)))
+    spec = tmp_path / "profile.yaml"
+    spec.write_text("identifier: com.example.deep\nname: Deep\ncertificates: [certs/chain.pem]\n")
+    with pytest.raises(ValidationFailed) as caught:
+        mobileconfig.Builder(spec).build(at=NOW)
+    assert {f.code for f in caught.value.report.errors} == {"MC115"}
+    scaffold = scaffold_spec(folder)
+    assert (scaffold.roots, scaffold.intermediates) == (1, 598)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Callable
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from mobileconfig.findings import Finding, Severity
@@ -201,7 +203,38 @@ def test_no_eku_matters_only_after_2019_07_01(pki: dict[str, Issued]) -> None:
 def test_rsa_1024(pki: dict[str, Issued]) -> None:
     found = check(pki, leaf(pki, key=make_key("rsa1024", slot=5)))
     assert codes(found) == ["MC503"]
-    assert "RSA 1024" in found[0].message
+    assert "RSA 1024 key" in found[0].message and "RSA keys of at least 2048" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("key", "says"),
+    [
+        (lambda: ec.generate_private_key(ec.SECP224R1()), "EC secp224r1 key"),
+        (lambda: ec.generate_private_key(ec.SECP256K1()), "EC secp256k1 key"),
+        (lambda: dsa.generate_private_key(1024), "DSA 1024 key"),
+    ],
+    ids=["ec-p224", "ec-secp256k1", "dsa-1024"],
+)
+def test_keys_are_judged_by_their_own_algorithm(
+    pki: dict[str, Issued], key: Callable[[], object], says: str
+) -> None:
+    found = check(pki, leaf(pki, key=key()))
+    assert codes(found) == ["MC503"]
+    assert says in found[0].message
+    assert "RSA" not in found[0].message  # never the RSA floor for another algorithm
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        lambda: ec.generate_private_key(ec.SECP384R1()),
+        lambda: ec.generate_private_key(ec.SECP521R1()),
+        ed25519.Ed25519PrivateKey.generate,
+    ],
+    ids=["ec-p384", "ec-p521", "ed25519"],
+)
+def test_keys_apple_accepts_pass(pki: dict[str, Issued], key: Callable[[], object]) -> None:
+    assert check(pki, leaf(pki, key=key())) == []
 
 
 def test_sha1_signature(pki: dict[str, Issued]) -> None:
@@ -256,6 +289,18 @@ def test_expired_and_not_yet_valid_and_expiring(pki: dict[str, Issued]) -> None:
     soon = check(pki, leaf(pki, days_after=10))
     assert codes(soon) == ["MC509"] and soon[0].severity is Severity.WARNING
     assert "in 10 days" in soon[0].message
+
+
+def test_expiry_compared_at_whole_seconds(pki: dict[str, Issued]) -> None:
+    """5 ms past a whole-second notAfter is still within that second: not expired."""
+    server = leaf(pki, days_after=1)
+    end = server.cert.not_valid_after_utc
+    at_end = check(
+        pki, server, at=end + dt.timedelta(milliseconds=5), expiry_warning=dt.timedelta()
+    )
+    assert at_end == []
+    after = check(pki, server, at=end + dt.timedelta(seconds=1))
+    assert codes(after) == ["MC507"]  # the date rule; the chain check leaves dates to it
 
 
 def test_expired_intermediate(pki: dict[str, Issued]) -> None:

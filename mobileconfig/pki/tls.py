@@ -9,9 +9,10 @@ demands, and returns one finding per broken rule, each with its fix:
   ignored (MC501);
 - extendedKeyUsage must contain serverAuth when the certificate was issued (notBefore) on or
   after 2019-07-01; an extendedKeyUsage without serverAuth fails whenever issued (MC502);
-- RSA keys of 2048 bits or more (EC keys of 256 or more) for the server and every CA above it
-  (MC503), and SHA-2 signatures on the server and every issuing CA (MC504); a root's
-  signature on itself is never checked by a device and does not count;
+- keys judged by their own algorithm for the server and every CA above it (MC503): RSA and
+  DSA of 2048 bits or more, EC on P-256, P-384 or P-521, Ed25519 as it is; and SHA-2
+  signatures on the server and every issuing CA (MC504); a root's signature on itself is
+  never checked by a device and does not count;
 - issued on or after 2019-07-01: valid for at most 825 days (MC505); from a public root and
   issued on or after 2020-09-01: at most 398 days (MC506, checked when ``public_root``);
 - valid now (MC507 expired, MC508 not yet valid) and not expiring within the warning window
@@ -52,6 +53,9 @@ from mobileconfig.errors import Location
 from mobileconfig.findings import Finding, make_finding
 from mobileconfig.pki.certs import Certificate
 from mobileconfig.pki.chains import Policy, verify_chain
+from mobileconfig.pki.checks import key_problem
+from mobileconfig.pki.paths import check_time
+from mobileconfig.pki.policy import APPLE_CURVES
 
 __all__ = [
     "MAX_VALIDITY_DAYS",
@@ -76,7 +80,16 @@ Purpose = Literal["tls", "ikev2", "eap"]
 
 _WEAK_HASHES = frozenset({"md5", "sha1", "md2", "md4"})
 # verify_chain codes this module reports under its own MC5xx codes (dates, keys, hashes).
-_OWN_CHECKS = frozenset({"MC103", "MC104", "MC105", "MC106", "MC111", "MC112"})
+_OWN_CHECKS = frozenset({"MC103", "MC104", "MC105", "MC106", "MC111", "MC112", "MC130"})
+# The chain check asks only whether the chain holds together: strength is judged here.
+_REACH_ONLY = Policy(
+    min_rsa_bits=0,
+    min_ec_bits=0,
+    min_dsa_bits=0,
+    curves=None,
+    weak_hashes=frozenset(),
+    expiry_warning=timedelta(0),
+)
 
 
 # -- names ----------------------------------------------------------------------------------------
@@ -155,12 +168,6 @@ def matches_eap_name(cert: Certificate, pattern: str) -> bool:
 
 
 # -- the check ------------------------------------------------------------------------------------
-def _utc(at: datetime | None) -> datetime:
-    if at is None:
-        return datetime.now(UTC)
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 def _day(when: datetime) -> str:
     return when.strftime("%Y-%m-%d")
 
@@ -220,7 +227,7 @@ def check_server_certificate(
     """
     if not chain:
         raise ValueError("the chain is empty: pass the server's certificate first")
-    when = _utc(at)
+    when = check_time(at)  # whole seconds, as the certificate states its dates
     leaf = chain[0]
     emit = _Emitter(host, location, leaf.display_name)
     role = "server certificate" if purpose != "eap" else "RADIUS server certificate"
@@ -241,9 +248,7 @@ def check_server_certificate(
             pool,
             trusted,
             at=when,
-            policy=Policy(
-                min_rsa_bits=0, min_ec_bits=0, weak_hashes=frozenset(), expiry_warning=timedelta(0)
-            ),
+            policy=_REACH_ONLY,
         )
         path = result.path or (leaf,)
         blocking = [
@@ -383,14 +388,23 @@ def _usage_checks(
 def _strength_checks(emit: _Emitter, path: Sequence[Certificate], role: str) -> None:
     for i, cert in enumerate(path):
         who = _role_of(i, cert, role)
-        kind, bits = cert.key_type, cert.key_bits
-        if (kind == "RSA" and bits < 2048) or (kind == "EC" and bits < 256):
+        curve = getattr(getattr(cert.public_key, "curve", None), "name", None)
+        problem = key_problem(
+            cert.key_type,
+            cert.key_bits,
+            curve,
+            min_rsa_bits=2048,
+            min_dsa_bits=2048,
+            min_ec_bits=256,
+            curves=APPLE_CURVES,
+        )
+        if problem is not None:
             emit(
                 "MC503",
                 cert,
                 who,
                 f"the {who} '{cert.display_name}' has a {cert.key_description} key; Apple "
-                "devices require RSA of 2048 bits or more for TLS",
+                f"devices require {problem.need} for TLS",
             )
         if cert.self_signed and i > 0:
             continue  # a root's signature on itself is not checked by devices

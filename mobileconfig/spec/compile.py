@@ -31,6 +31,7 @@ from mobileconfig.payloads.certificates import (
     RootCertificatePayload,
 )
 from mobileconfig.pki.certs import Certificate, load_certificate_file
+from mobileconfig.pki.paths import issuer_depths
 from mobileconfig.services.base import CompileContext
 from mobileconfig.services.references import CertRef, IdentityRef, References
 from mobileconfig.services.registry import SERVICES, compile_stage
@@ -345,29 +346,11 @@ def collect_certificates(
 
 
 def _ordered(items: list[BundledCertificate]) -> list[BundledCertificate]:
-    """Roots first, then each intermediate after its issuer; ties keep the spec's order."""
-    by_subject: dict[bytes, list[Certificate]] = {}
-    for b in items:
-        by_subject.setdefault(b.certificate.subject_der, []).append(b.certificate)
-    depth: dict[str, int] = {}
-
-    def depth_of(cert: Certificate, trail: frozenset[str]) -> int:
-        if cert.sha256 in depth:
-            return depth[cert.sha256]
-        result = 0
-        if not (cert.self_issued or cert.sha256 in trail):
-            issuers = [c for c in by_subject.get(cert.issuer_der, []) if c.sha256 not in trail]
-            aki = cert.authority_key_identifier
-            if aki is not None:
-                issuers = [c for c in issuers if c.subject_key_identifier in (None, aki)] or issuers
-            result = 1 + min((depth_of(i, trail | {cert.sha256}) for i in issuers), default=0)
-        depth[cert.sha256] = result
-        return result
-
+    """Roots first, then each intermediate after its issuer; ties keep the spec's order.
+    (Iterative: a chain of hundreds of certificates or a cross-signed mesh costs its links.)"""
+    depth = issuer_depths(b.certificate for b in items)
     order = {b.certificate.sha256: n for n, b in enumerate(items)}
-    return sorted(
-        items, key=lambda b: (depth_of(b.certificate, frozenset()), order[b.certificate.sha256])
-    )
+    return sorted(items, key=lambda b: (depth[b.certificate.sha256], order[b.certificate.sha256]))
 
 
 def _file_name(label: str, suffix: str) -> str:
