@@ -6,18 +6,21 @@ when the report holds errors (or warnings, under ``strict``).
 
 Codes are stable: once published, a code keeps its meaning. Every code is listed in
 :data:`CATALOGUE` and documented in ``docs/findings.md``.
+
+Layering: ``findings`` sits on :mod:`mobileconfig.errors` (it raises ``ValidationFailed``
+and uses ``Location``); ``errors`` never imports ``findings`` at run time.
 """
 
 from __future__ import annotations
 
 import enum
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mobileconfig.errors import Location, ValidationFailed
+from mobileconfig.text import printable  # re-exported: text here used to own it
 
 __all__ = [
     "CATALOGUE",
@@ -28,18 +31,8 @@ __all__ = [
     "Severity",
     "make_finding",
     "printable",
+    "summary_text",
 ]
-
-
-# C0 and C1 control characters and DEL: text from a profile or a certificate comes from
-# anywhere, and a newline or an ESC sequence printed raw would forge lines or drive the
-# terminal. Everything this package prints for a terminal goes through printable().
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """``text`` with each control character written as ``\\xNN``."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class Severity(enum.StrEnum):
@@ -240,16 +233,43 @@ class Report:
         return {
             "findings": [f.to_json() for f in self.sorted()],
             "chains": self.chains,
-            "summary": {
-                "errors": len(self.errors),
-                "warnings": len(self.warnings),
-                "info": sum(1 for f in self.findings if f.severity is Severity.INFO),
-                "accepted": sum(1 for f in self.findings if f.accepted is not None),
-            },
+            "summary": self.counts(),
         }
+
+    def counts(self) -> dict[str, int]:
+        """Findings by severity, the accepted ones apart: each finding counts once."""
+        open_ = [f for f in self.findings if f.accepted is None]
+        return {
+            "errors": sum(1 for f in open_ if f.severity is Severity.ERROR),
+            "warnings": sum(1 for f in open_ if f.severity is Severity.WARNING),
+            "info": sum(1 for f in open_ if f.severity is Severity.INFO),
+            "accepted": len(self.findings) - len(open_),
+        }
+
+    def summary_line(self) -> str:
+        """``2 errors, 1 warning, 3 accepted``: the totals every command prints (info and
+        accepted only when there are any)."""
+        return summary_text(self.counts())
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False)
+
+
+def summary_text(counts: Mapping[str, int]) -> str:
+    """The totals line of a report's ``summary`` counts (see :meth:`Report.counts`)."""
+
+    def n(count: int, word: str, plural: str) -> str:
+        return f"{count} {word if count == 1 else plural}"
+
+    parts = [
+        n(counts.get("errors", 0), "error", "errors"),
+        n(counts.get("warnings", 0), "warning", "warnings"),
+    ]
+    if counts.get("info", 0):
+        parts.append(f"{counts['info']} info")
+    if counts.get("accepted", 0):
+        parts.append(f"{counts['accepted']} accepted")
+    return ", ".join(parts)
 
 
 def _codes(*entries: tuple[str, Severity, str, str]) -> dict[str, Code]:
@@ -279,6 +299,35 @@ CATALOGUE: dict[str, Code] = _codes(
      "Write the value with the type Apple's schema gives for the key."),
     ("MC009", E, "required payload key missing",
      "Add the key; the device refuses the payload without it."),
+    # --- MC010-MC017: profile shape, OS versions, reading (mobileconfig/schema/check.py, reader.py) ---
+    ("MC010", W, "top-level PayloadType not one Apple's schema knows",
+     "Use PayloadType Configuration (or Profile Service for over-the-air enrolment) at the top level."),
+    ("MC011", W, "payload or key needs a newer OS than the minimum platform version",
+     "Raise the minimum version in platforms (or --platform), or leave the key out: older devices refuse the payload or ignore the key."),
+    ("MC012", W, "payload or key deprecated by the minimum platform version",
+     "Replace the key with its successor in Apple's documentation, or leave it out."),
+    ("MC013", W, "payload or key removed by the minimum platform version",
+     "Leave the key (or payload) out: devices on that version ignore or refuse it."),
+    ("MC014", I, "payload type not in the bundled Apple schema",
+     "Nothing to do when the type is right: only its common keys were checked. Check the type's spelling otherwise."),
+    ("MC015", I, "NUL bytes or whitespace after the plist ignored",
+     "Nothing to do: macOS and iOS ignore them. To silence this, save the profile again with a tool that does not pad it."),
+    ("MC016", W, "bytes after the plist ignored",
+     "Remove what follows </plist> (a second document, a mail signature, a text footer): macOS ignores it, but other tools refuse the file."),
+    ("MC017", I, "PKCS#12 password not in the profile",
+     "Nothing to do if users should type it: the device asks at install. Its certificate could not be checked here."),
+    # --- end MC010-MC017 ---
+    # --- MC030-MC039: MDM variables (mobileconfig/mdm.py; spec: mdm:, --mdm) ---
+    ("MC030", I, "check depends on an MDM variable",
+     "Nothing to fix: the MDM fills in the value for each device. To check it, build the "
+     "profile once with a real value (--var) or inspect the profile the MDM sends to a device."),
+    ("MC031", W, "unknown MDM variable",
+     "Use a name the MDM documents (docs/mdm.md lists them), or add the name to "
+     "mdm_variables if your MDM defines it (a custom attribute, a secret)."),
+    ("MC032", I, "value looks like an MDM variable but no MDM is set",
+     "Set mdm: in the spec (or --mdm) to the MDM the profile is for, so that its variables "
+     "pass through and the checks that depend on them are reported."),
+    # --- end MC030-MC039 ---
     # --- MC1xx: certificate chains (mobileconfig/pki/chains.py) ---
     ("MC101", E, "issuer missing from the bundle",
      "Add the CA certificate with the subject and key id shown (export it from the CA or "
@@ -388,14 +437,26 @@ CATALOGUE: dict[str, Code] = _codes(
      "Sign the profile again with the signer certificate included (do not use -nocerts)."),
     ("MC209", E, "signature algorithm not supported",
      "Sign the profile again with RSA or ECDSA and SHA-256."),
+    ("MC210", E, "signer given without its issuer (incomplete signer chain)",
+     "Give the signer's intermediates: --sign-chain FILE, sign: chain: [...], a PKCS#12 that "
+     "holds them, or the spec's certificates:. If the MDM adds the chain itself, pass "
+     "--allow-incomplete-signer-chain (or sign: allow_incomplete_chain: true)."),
+    ("MC211", I, "signer's intermediate taken from the profile's certificates",
+     "Nothing to do: the signature carries it. To silence this, give it with the signer "
+     "(--sign-chain, sign: chain:)."),
+    ("MC212", W, "signer certificate expires before the profile's removal date",
+     "Sign with a certificate that outlives RemovalDate / DurationUntilRemoval, or move the "
+     "removal date before the signer expires, or plan to sign and push the profile again."),
+    ("MC213", E, "signer PKCS#12 holds more than one private key",
+     "Export the signing identity alone to its own .p12 (one key and its certificates)."),
     # --- end MC2xx ---
     # --- MC3xx: identities and secrets (mobileconfig/pki/identities/, secrets.py) ---
     ("MC301", I, "modern PKCS#12 re-encoded for Apple devices",
      "Nothing to do: the profile carries a 3DES/SHA-1 copy. To silence this, export the .p12 "
      "with 'openssl pkcs12 -export -legacy'."),
     ("MC302", I, "PKCS#12 password embedded in the profile",
-     "Leave the password out so the user types it at install, issue the identity with SCEP or "
-     "ACME instead, or encrypt the profile to the device."),
+     "Set embed_password: false on the identity so the user types the password at install, "
+     "issue the identity with SCEP or ACME instead, or encrypt the profile to the device."),
     ("MC303", W, "PKCS#12 written in the modern format that Apple devices refuse",
      "Use the apple format (the default) unless every target device reads PBES2/AES PKCS#12."),
     ("MC304", W, "secret written inline in the spec",
@@ -404,6 +465,8 @@ CATALOGUE: dict[str, Code] = _codes(
      "Set the SCEP CAFingerprint to the CA certificate's fingerprint, or use an https URL."),
     ("MC306", I, "intermediate from a PKCS#12 added to the profile",
      "Nothing to do; to make it explicit, list the intermediate under certificates."),
+    ("MC307", E, "PKCS#12 cannot be opened with the password in the profile",
+     "Embed the identity's real password, or leave Password out so the user types it at install."),
     # --- end MC3xx ---
     # --- MC4xx: services, references and platforms (mobileconfig/services/) ---
     ("MC401", W, "payload not supported on a listed platform",
@@ -462,6 +525,11 @@ CATALOGUE: dict[str, Code] = _codes(
     ("MC510", E, "server certificate does not chain to a root in the profile",
      "Add the root (and intermediates) that issued the server's certificate to the profile's "
      "certificates, or have the server send its intermediates."),
+    # --- MC511-MC519: what a service check could not do (mobileconfig/services/) ---
+    ("MC511", I, "server certificate not checked: no server_certificate given",
+     "Add server_certificate: with the server's certificate file (PEM, its chain if you have "
+     "it) to the section, or run mobileconfig probe --spec against the live server."),
+    # --- end MC511-MC519 ---
     # --- end MC5xx ---
     # --- MC6xx: live probe (mobileconfig/probe.py) ---
     ("MC601", E, "server sends an incomplete chain that the profile does not complete",
@@ -480,6 +548,72 @@ CATALOGUE: dict[str, Code] = _codes(
     ("MC605", W, "cipher suite without forward secrecy",
      "Prefer ECDHE cipher suites on the server (or enable TLS 1.3), as App Transport Security "
      "requires."),
+    # --- MC606-MC609: Certificate Transparency (mobileconfig/probe/ct.py) ---
+    ("MC606", E, "publicly trusted server certificate without SCTs",
+     "Use a certificate from a public CA that embeds SCTs (all of them do by default), or "
+     "have the server staple an OCSP response carrying SCTs."),
+    ("MC607", E, "too few SCTs from distinct logs for Apple's CT policy",
+     "Reissue the certificate so that it embeds SCTs from enough distinct logs for its "
+     "lifetime (2 up to 180 days, 3 up to 398), or deliver SCTs by OCSP stapling."),
+    ("MC608", I, "Certificate Transparency: what was and was not checked",
+     "Nothing to fix. Log approval and log operators need Apple's current log list; check "
+     "them at https://support.apple.com/103214 if a device still refuses the server."),
+    # --- end MC606-MC609 ---
     # --- end MC6xx ---
+    # --- MC7xx: plan, what an update changes on devices (mobileconfig/planning.py) ---
+    ("MC701", E, "profile PayloadIdentifier changed",
+     "Keep OLD's PayloadIdentifier (the spec's identifier:), or remove OLD from the devices "
+     "before NEW is installed."),
+    ("MC702", W, "certificate removed",
+     "Keep the certificate until nothing that chains to it is in use, or ship its "
+     "replacement first and move the servers and identities to it."),
+    ("MC703", W, "account or network payload removed or its PayloadIdentifier changed",
+     "Keep the payload, with its PayloadIdentifier (same section name, address, SSID or "
+     "name in the spec), unless the account or network is meant to go."),
+    ("MC704", W, "identity used by S/MIME removed or replaced",
+     "Keep the old identity installed beside the new one (list both under identities:, "
+     "the old one unused), so mail encrypted to it stays readable."),
+    ("MC705", I, "signing changed",
+     "Nothing to do if intended; otherwise sign NEW as OLD was (sign: in the spec, or "
+     "mobileconfig sign)."),
+    # --- end MC7xx ---
+    # --- MC8xx: declarative output (mobileconfig/ddm/) ---
+    ("MC801", E, "declaration does not follow Apple's schema",
+     "Write the key with the type and one of the values Apple's schema gives; add the keys it requires."),
+    ("MC802", W, "declaration key Apple does not define",
+     "Remove the key or correct its spelling; the device reports Error.UnknownPayloadKeys."),
+    ("MC803", E, "reference to a declaration that is not in the output, or of the wrong type",
+     "Point the key at the Identifier of a declaration of a type the key accepts, in the same output."),
+    ("MC804", E, "asset or profile URL is not https",
+     "Serve the folder over https and give that URL as --ddm-base-url."),
+    ("MC805", E, "identifier or server token longer than 64 octets, empty, or used twice",
+     "Give every declaration its own Identifier and a ServerToken of at most 64 octets."),
+    ("MC806", W, "declaration or key missing from a listed platform or version",
+     "Raise the platform's minimum version in platforms:, or remove the platform or the setting."),
+    ("MC807", W, "identity without an embedded password stays in the legacy profile",
+     "Set embed_password: true if the identity should be a credential asset (the password is then in the asset, served with MDM authentication)."),
+    ("MC808", I, "identity used only by legacy payloads stays in the legacy profile",
+     "Nothing to do: the identity travels with the payloads that use it, so the device installs or enrols it once."),
+    ("MC809", W, "a listed platform cannot take the declaration; the account stays in the legacy profile",
+     "Remove the platform from platforms: (or build a separate spec for it), or use scope: user for macOS mail."),
+    ("MC810", W, "spec option without a declaration equivalent; the account stays in the legacy profile",
+     "Remove the option (tls: false, prevent_move, ...) or accept the legacy profile for this account."),
+    ("MC811", I, "payloads delivered in a legacy profile",
+     "Nothing to do: Apple has no declaration for these payloads; the legacy configuration installs them."),
+    ("MC812", E, "payload that a legacy profile may not carry",
+     "Remove the com.apple.mdm or com.apple.declarations payload from payloads:; the MDM itself provides them."),
+    ("MC813", E, "asset file does not match its declared size or SHA-256",
+     "Rebuild the folder with mobileconfig build --ddm instead of editing files in it, and serve it as written."),
+    ("MC814", E, "file missing from the declarative output folder",
+     "Rebuild the folder with mobileconfig build --ddm and copy all of it to the server."),
+    ("MC815", E, "secret-bearing asset readable by others or served without MDM authentication",
+     "Rebuild the folder (secret assets are written 0600 with Authentication Type MDM) and keep those modes when copying (cp -p, rsync -p)."),
+    ("MC816", E, "declaration-items.json does not match the declarations",
+     "Rebuild the folder with mobileconfig build --ddm; never edit a declaration without its ServerToken and the items file."),
+    ("MC817", E, "file in the folder is not a readable declaration or profile",
+     "Remove the file, or rebuild the folder with mobileconfig build --ddm."),
+    ("MC818", I, "configuration not activated, or asset not used by any configuration",
+     "Add the configuration to an activation, or remove the unused declaration."),
+    # --- end MC8xx ---
 )
 # fmt: on
