@@ -86,15 +86,16 @@ def validate(
     """
     policy = policy or Policy()
 
-    bundle: list[Certificate] = []
-    copies: dict[str, list[Certificate]] = {}
+    firsts: dict[str, Certificate] = {}
+    copies: dict[str, list[Certificate]] = {}  # only the certificates given more than once
     for cert in certificates:
-        same = copies.get(cert.sha256)
-        if same is None:
-            copies[cert.sha256] = [cert]
-            bundle.append(cert)
-        else:
-            same.append(cert)
+        sha = cert.sha256
+        first = firsts.get(sha)
+        if first is None:
+            firsts[sha] = cert
+        else:  # the same certificate again (maybe the very same object)
+            copies.setdefault(sha, [first]).append(cert)
+    bundle = list(firsts.values())
 
     anchor_shas = {a.sha256 for a in anchors}
     index = ChainIndex([*bundle, *anchors], at=at, max_candidates=policy.max_candidates)
@@ -107,16 +108,18 @@ def validate(
     builder.prepare(nodes)
     paths = [builder.best(node) for node in nodes]
 
-    # A finding's chain label: the start of the longest path the certificate is on.
+    # A finding's chain label: the start of the longest path the certificate is on (worked
+    # out with the first finding: a clean bundle never needs it).
     longest: dict[str, Path] = {}
-    for path in paths:
-        n = len(path.nodes)
-        for node in path.nodes:
-            seen = longest.get(node.sha256)
-            if seen is None or len(seen.nodes) < n:
-                longest[node.sha256] = path
 
     def chain(node: Node) -> str | None:
+        if not longest:
+            for path in paths:
+                n = len(path.nodes)
+                for on in path.nodes:
+                    seen = longest.get(on.sha256)
+                    if seen is None or len(seen.nodes) < n:
+                        longest[on.sha256] = path
         p = longest.get(node.sha256)
         return p.nodes[0].display_name if p is not None else None
 
@@ -143,8 +146,8 @@ def validate(
                 f"{quote(node)} is self-signed but not a CA (no basicConstraints CA:TRUE): it "
                 "cannot anchor a chain, and iOS never offers it for full trust.",
             )
-        dupes = copies[node.sha256]
-        if len(dupes) > 1:
+        dupes = copies.get(node.sha256)
+        if dupes is not None:
             where = ", ".join(str(c.origin) for c in dupes if c.origin is not None)
             checks.found[("MC001", node.sha256)] = make_finding(
                 "MC001",
@@ -167,11 +170,11 @@ def validate(
         return dependents_of.get(node.sha256, [])
 
     report = Report(findings=checks.finish(dependents))
-    report.chains = _chains(paths)
+    report.chains = _chains(paths, index)
     return report
 
 
-def _chains(paths: Sequence[Path]) -> list[dict[str, Any]]:
+def _chains(paths: Sequence[Path], index: ChainIndex) -> list[dict[str, Any]]:
     """``Report.chains``: each certificate's best path, leaf first."""
     steps: dict[str, tuple[str, str, str]] = {}
     out = []
@@ -181,7 +184,7 @@ def _chains(paths: Sequence[Path]) -> list[dict[str, Any]]:
             step = steps.get(node.sha256)
             if step is None:
                 step = steps[node.sha256] = (
-                    node.cert.subject_text,
+                    index.subject_text(node),
                     node.sha256,
                     node.not_after.isoformat(),
                 )
@@ -202,12 +205,10 @@ def _rekeyed(index: ChainIndex, nodes: Sequence[Node], checks: Checks) -> None:
     """MC116: one subject with more than one key (a re-keyed CA)."""
     done: set[object] = set()
     for node in nodes:
-        if node.subject_key in done:
+        if index.subject_count(node) < 2 or node.subject_key in done:
             continue
         done.add(node.subject_key)
         same = index.same_subject(node)
-        if len(same) < 2:
-            continue
         keys: dict[bytes, Node] = {}
         for n in same:
             keys.setdefault(n.cert.spki_sha256, n)

@@ -189,7 +189,7 @@ class Checks:
         self.pool = pool  # "in the bundle", "among the certificates given"
         self.found: dict[tuple[str, str], Finding] = {}
         self._checked: set[str] = set()
-        self._links: set[tuple[str, str]] = set()
+        self._links: set[str] = set()  # (child, issuer) by their SHA-256s, joined
         # aggregated per certificate: sha256 -> (certificate, the others involved)
         self._outlived: dict[str, tuple[Node, list[Node]]] = {}
         self._not_ca: dict[str, tuple[Node, list[Node]]] = {}
@@ -224,7 +224,7 @@ class Checks:
         self._key(node)
 
         cert = node.cert
-        digest = cert.signature_hash
+        digest = node.signature_hash
         if digest in self.policy.weak_hashes and not self.index.self_signed(node):
             self.emit(
                 "MC111",
@@ -415,11 +415,13 @@ class Checks:
     # -- a path: its certificates, its links, where it stops ----------------------------
     def path(self, path: Path) -> None:
         nodes = path.nodes
+        checked = self._checked
         for node in nodes:
-            self.certificate(node)
+            if node.sha256 not in checked:  # paths share their upper parts
+                self.certificate(node)
         lint = self._lint_links
         for child, issuer in pairwise(nodes):
-            link = (child.sha256, issuer.sha256)
+            link = child.sha256 + issuer.sha256
             if link in self._links:
                 continue
             self._links.add(link)
@@ -431,7 +433,7 @@ class Checks:
                 self._outlived.setdefault(issuer.sha256, (issuer, []))[1].append(child)
             if lint is not None and lint(child):
                 self._lint_link(child, issuer)
-        if len(nodes) > 2:
+        if len(nodes) > 2 and self.index.path_length_constrained:
             self._path_length(nodes)
         if path.stop == TOO_LONG:
             self._too_long.append(path)

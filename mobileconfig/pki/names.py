@@ -21,13 +21,22 @@ collide. What it does to each attribute value:
 This is RFC 4518 without its character prohibition and bidi steps, which only ever turn a
 match into "no match" for characters no CA puts in a name. A Name that is not well-formed
 DER is its own key (its bytes), so it matches only itself.
+
+:class:`NameTexts` writes a Name as text, the exact text :attr:`Certificate.subject_text
+<mobileconfig.pki.certs.Certificate.subject_text>` gives, without building cryptography's
+Name objects for the common case (see :class:`NameTexts`).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["NameKey", "NameKeys", "name_key", "same_name"]
+from cryptography import x509
+
+from mobileconfig.pki.certs import _name_text
+
+__all__ = ["NameKey", "NameKeys", "NameTexts", "name_key", "same_name"]
 
 #: A normalised name: one tuple per RDN, each a sorted tuple of (type OID, value) pairs.
 NameKey = tuple[object, ...]
@@ -145,3 +154,97 @@ class NameKeys:
 def same_name(a: bytes, b: bytes) -> bool:
     """True when the Names encoded as ``a`` and ``b`` match under RFC 5280 §7.1."""
     return a == b or name_key(a) == name_key(b)
+
+
+# Values written as they are by RFC 4514 (nothing to escape, nothing printable() changes):
+# no leading or trailing space, none of # \ " + , ; < > or a control character. For a
+# PrintableString only its own characters, so that a value cryptography might read
+# differently always takes the slow path.
+_PLAIN_PRINTABLE = re.compile(rb"(?! )[A-Za-z0-9 '()./:=?-]+(?<! )")
+_PLAIN_TEXT = re.compile(rb"(?! )[A-Za-z0-9 '()./:=?@_&*-]+(?<! )")
+_PLAIN_BY_TAG = {0x13: _PLAIN_PRINTABLE, 0x0C: _PLAIN_TEXT, 0x16: _PLAIN_TEXT}
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+class NameTexts:
+    """Names as RFC 4514 text, exactly as :attr:`Certificate.subject_text
+    <mobileconfig.pki.certs.Certificate.subject_text>` writes them (cryptography's
+    ``rfc4514_string``, made printable), with a memory per RDN.
+
+    A report writes the subject of every certificate of a bundle, and building
+    cryptography's Name objects for that costs a fifth of the bundle's signature checks.
+    Most RDNs are one attribute whose value needs no escaping, and those are written here
+    straight from the DER. Every other RDN is written by cryptography itself (so the text
+    is the same by construction), and the first such RDN of each attribute type teaches
+    the fast path that type's label. None when the Name cannot be written this way (the
+    caller then asks the certificate)."""
+
+    __slots__ = ("_labels", "_rdns")
+
+    def __init__(self) -> None:
+        self._labels: dict[bytes, str] = {}  # attribute type OID (DER) -> its RFC 4514 label
+        self._rdns: dict[bytes, str] = {}  # RDN (DER) -> its text
+
+    def __call__(self, der: bytes) -> str | None:
+        try:
+            tag, pos, end = _tlv(der, 0)
+            if tag != 0x30 or end != len(der):
+                return None
+            parts: list[str] = []
+            while pos < end:
+                tag, rdn_pos, rdn_end = _tlv(der, pos)
+                if tag != 0x31:
+                    return None
+                raw = der[pos:rdn_end]
+                text = self._rdns.get(raw)
+                if text is None:
+                    text = self._rdn(der, rdn_pos, rdn_end, raw)
+                    if text is None:
+                        return None
+                    self._rdns[raw] = text
+                parts.append(text)
+                pos = rdn_end
+        except (IndexError, ValueError):
+            return None
+        parts.reverse()
+        return ",".join(parts)
+
+    def _rdn(self, der: bytes, pos: int, end: int, raw: bytes) -> str | None:
+        tag, atv_pos, atv_end = _tlv(der, pos)
+        if tag != 0x30 or atv_end != end:  # not exactly one attribute
+            return _slow(raw)
+        tag, oid_start, oid_end = _tlv(der, atv_pos)
+        if tag != 0x06:
+            return _slow(raw)
+        oid = der[oid_start:oid_end]
+        tag, start, stop = _tlv(der, oid_end)
+        plain = _PLAIN_BY_TAG.get(tag)
+        if stop != atv_end or plain is None or plain.fullmatch(der, start, stop) is None:
+            return _slow(raw)
+        value = der[start:stop].decode("ascii")
+        label = self._labels.get(oid)
+        if label is not None:
+            return f"{label}={value}"
+        text = _slow(raw)
+        if text is not None and text.endswith("=" + value):
+            self._labels[oid] = text[: -len(value) - 1]
+        return text
+
+
+def _slow(rdn: bytes) -> str | None:
+    """One RDN's text, written the way the certificate writes its names (None when
+    cryptography cannot read it, or writes it only as a repr)."""
+    from_bytes = getattr(x509.Name, "from_bytes", None)  # cryptography 45 and later
+    if from_bytes is None:
+        return None
+    try:
+        text = _name_text(from_bytes(b"\x30" + _der_length(len(rdn)) + rdn))
+    except ValueError:
+        return None
+    return None if text.startswith("<") else text  # "<Name(...)>": no RFC 4514 text

@@ -33,7 +33,7 @@ from typing import cast
 from cryptography import x509
 
 from mobileconfig.pki.certs import Certificate
-from mobileconfig.pki.names import NameKey, NameKeys
+from mobileconfig.pki.names import NameKey, NameKeys, NameTexts
 from mobileconfig.pki.policy import Policy
 
 __all__ = [
@@ -91,14 +91,23 @@ _CURVES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _Tbs:
-    issuer: bytes
-    subject: bytes
-    key_type: str | None  # "RSA" or "EC" when read from the DER, else None
-    key_bits: int
-    curve: str | None
-    serial: int
+# The certificate signature algorithms whose digest is plain from the DER, as cryptography
+# names it (Certificate.signature_hash); each in its one canonical encoding, so that any
+# other encoding is left to cryptography.
+_SIGNATURE_DIGESTS = {
+    bytes.fromhex("300a06082a8648ce3d040302"): "sha256",  # ecdsa-with-SHA256
+    bytes.fromhex("300a06082a8648ce3d040303"): "sha384",  # ecdsa-with-SHA384
+    bytes.fromhex("300a06082a8648ce3d040304"): "sha512",  # ecdsa-with-SHA512
+    bytes.fromhex("300d06092a864886f70d01010b0500"): "sha256",  # sha256WithRSAEncryption
+    bytes.fromhex("300d06092a864886f70d01010c0500"): "sha384",  # sha384WithRSAEncryption
+    bytes.fromhex("300d06092a864886f70d01010d0500"): "sha512",  # sha512WithRSAEncryption
+}
+
+# What _read_tbs reads: the issuer and subject Names (DER), the key type ("RSA" or "EC" when
+# read from the DER, else None), its size, its curve, the serial number, and the signature's
+# digest (None when not in _SIGNATURE_DIGESTS). A plain tuple: a dataclass costs more to
+# build than the rest of the reading.
+_Tbs = tuple[bytes, bytes, str | None, int, str | None, int, str | None]
 
 
 def _read_tbs(der: bytes) -> _Tbs | None:
@@ -107,7 +116,9 @@ def _read_tbs(der: bytes) -> _Tbs | None:
     out as expected."""
     try:
         _, pos, _ = _tlv(der, 0)  # Certificate
-        _, pos, _ = _tlv(der, pos)  # TBSCertificate
+        _, pos, tbs_end = _tlv(der, pos)  # TBSCertificate
+        _, _, alg_end = _tlv(der, tbs_end)  # the certificate's signatureAlgorithm
+        digest = _SIGNATURE_DIGESTS.get(der[tbs_end:alg_end])
         tag, start, end = _tlv(der, pos)  # [0] version, or serialNumber in a version 1 cert
         if tag == 0xA0:
             _, start, end = _tlv(der, end)  # serialNumber
@@ -141,7 +152,13 @@ def _read_tbs(der: bytes) -> _Tbs | None:
             kind = "RSA"
     except IndexError:
         return None
-    return _Tbs(issuer, subject, kind, bits, curve, serial)
+    return issuer, subject, kind, bits, curve, serial, digest
+
+
+_BASIC_CONSTRAINTS = x509.BasicConstraints
+_KEY_USAGE = x509.KeyUsage
+_SUBJECT_KEY_ID = x509.SubjectKeyIdentifier
+_AUTHORITY_KEY_ID = x509.AuthorityKeyIdentifier
 
 
 class Node:
@@ -149,12 +166,14 @@ class Node:
 
     :class:`Certificate` computes each fact on first use, one extension look-up at a time;
     for a bundle of a thousand CAs that costs more than their signatures, so this reads the
-    names and the key size straight from the DER and walks the extensions once. Everything
-    else (names for messages, the key itself) comes from the :class:`Certificate`.
+    names, the key size and the signature's digest straight from the DER and walks the
+    extensions once. Everything else (names for messages, the key itself) comes from the
+    :class:`Certificate`.
     """
 
     __slots__ = (
         "_curve",
+        "_digest",
         "_key_bits",
         "_key_type",
         "authority_key_identifier",
@@ -179,56 +198,69 @@ class Node:
     )
 
     def __init__(self, cert: Certificate, names: NameKeys | None = None) -> None:
+        # Hot: a bundle of a thousand CAs builds a thousand Nodes, so facts are gathered in
+        # locals and each slot is written once.
         self.cert = cert
         self.sha256 = cert.sha256
         tbs = _read_tbs(cert.der)
         if tbs is None:  # pragma: no cover - cryptography parsed it, so this is DER
-            tbs = _Tbs(cert.issuer_der, cert.subject_der, None, 0, None, cert.serial_number)
-        self.issuer_der = tbs.issuer
-        self.subject_der = tbs.subject
+            tbs = (cert.issuer_der, cert.subject_der, None, 0, None, cert.serial_number, None)
+        issuer, subject, self._key_type, self._key_bits, self._curve, self.serial, digest = tbs
+        self._digest = digest
+        # (the serial is read here: cryptography warns on a non-positive one)
+        self.issuer_der = issuer
+        self.subject_der = subject
         keys = names if names is not None else NameKeys()
-        self.subject_key = keys(tbs.subject)
-        self.issuer_key = keys(tbs.issuer)
-        self._key_type = tbs.key_type
-        self._key_bits = tbs.key_bits
-        self._curve = tbs.curve
-        self.serial = tbs.serial  # read here: cryptography warns on a non-positive one
+        self.subject_key = subject_key = keys(subject)
+        self.issuer_key = issuer_key = keys(issuer)
         # Self-issued: subject and issuer match under RFC 5280's name rules.
-        self.self_issued = self.issuer_key == self.subject_key
-        self.not_before = cert.not_before
-        self.not_after = cert.not_after
-        self.is_ca = False
-        self.path_length: int | None = None
-        self.key_cert_sign: bool | None = None
-        self.subject_key_identifier: bytes | None = None
-        self.authority_key_identifier: bytes | None = None
-        self.critical_extension_oids: list[str] = []
-        self.basic_constraints = False  # present at all
-        self.basic_constraints_critical = False
-        self.unreadable_extensions: str | None = None
+        self.self_issued = issuer_key == subject_key
+        x = cert.x509
+        # (what Certificate.not_before/not_after give, read without their cache: cheaper)
+        self.not_before = x.not_valid_before_utc
+        self.not_after = x.not_valid_after_utc
+        is_ca = bc_present = bc_critical = False
+        path_length: int | None = None
+        key_cert_sign: bool | None = None
+        ski: bytes | None = None
+        aki: bytes | None = None
+        critical: list[str] = []
+        unreadable: str | None = None
         try:
-            extensions = cert.x509.extensions
+            extensions = x.extensions
         except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
-            self.unreadable_extensions = str(exc) or type(exc).__name__
-            return
+            unreadable = str(exc) or type(exc).__name__
+            extensions = x509.Extensions([])
         for ext in extensions:
-            if ext.critical:
-                self.critical_extension_oids.append(ext.oid.dotted_string)
-            value = ext.value
+            critical_ext = ext.critical
+            if critical_ext:
+                critical.append(ext.oid.dotted_string)
+            value: object = ext.value
             kind = type(value)  # exact types: isinstance on these ABCs costs more here
-            if kind is x509.BasicConstraints:
+            if kind is _BASIC_CONSTRAINTS:
                 bc = cast(x509.BasicConstraints, value)
-                self.basic_constraints = True
-                self.basic_constraints_critical = ext.critical
-                self.is_ca = bc.ca
-                self.path_length = bc.path_length if bc.ca else None
-            elif kind is x509.KeyUsage:
-                self.key_cert_sign = cast(x509.KeyUsage, value).key_cert_sign
-            elif kind is x509.SubjectKeyIdentifier:
-                self.subject_key_identifier = cast(x509.SubjectKeyIdentifier, value).digest
-            elif kind is x509.AuthorityKeyIdentifier:
-                aki = cast(x509.AuthorityKeyIdentifier, value)
-                self.authority_key_identifier = aki.key_identifier
+                bc_present, bc_critical, is_ca = True, critical_ext, bc.ca
+                path_length = bc.path_length if is_ca else None
+            elif kind is _KEY_USAGE:
+                key_cert_sign = cast(x509.KeyUsage, value).key_cert_sign
+            elif kind is _SUBJECT_KEY_ID:
+                ski = cast(x509.SubjectKeyIdentifier, value).digest
+            elif kind is _AUTHORITY_KEY_ID:
+                aki = cast(x509.AuthorityKeyIdentifier, value).key_identifier
+        self.is_ca = is_ca
+        self.path_length = path_length
+        self.key_cert_sign = key_cert_sign
+        self.subject_key_identifier = ski
+        self.authority_key_identifier = aki
+        self.critical_extension_oids = critical
+        self.basic_constraints = bc_present  # present at all
+        self.basic_constraints_critical = bc_critical
+        self.unreadable_extensions = unreadable
+
+    @property
+    def signature_hash(self) -> str | None:
+        """:attr:`Certificate.signature_hash`, read from the DER when plain."""
+        return self._digest if self._digest is not None else self.cert.signature_hash
 
     @property
     def key_type(self) -> str:
@@ -279,19 +311,23 @@ class ChainIndex:
         self.at = check_time(at)
         self.max_candidates = max_candidates
         self._names = NameKeys()
+        self._texts = NameTexts()
         self._link_memo: dict[str, list[tuple[Node, bool]]] = {}
         self._cut: dict[str, int] = {}
         self._nodes: dict[str, Node] = {}
         self._by_subject: dict[NameKey, list[Node]] = {}
-        self._by_key_id: dict[bytes, list[Node]] = {}
-        self._verified: dict[tuple[str, str], bool] = {}
+        self._by_key_id: dict[bytes, list[Node]] | None = None  # made when first asked
+        self._verified: dict[str, bool] = {}  # by the two SHA-256s, child's first
+        #: Whether any indexed certificate has a pathLenConstraint (if none, no path can
+        #: break one, and the checks skip counting).
+        self.path_length_constrained = False
         for cert in certificates:
             if cert.sha256 in self._nodes:
                 continue
             node = self._nodes[cert.sha256] = Node(cert, self._names)
             self._by_subject.setdefault(node.subject_key, []).append(node)
-            if node.subject_key_identifier is not None:
-                self._by_key_id.setdefault(node.subject_key_identifier, []).append(node)
+            if node.path_length is not None:
+                self.path_length_constrained = True
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -309,12 +345,27 @@ class ChainIndex:
         when indexed)."""
         return list(self._by_subject.get(node.subject_key, ()))
 
+    def subject_count(self, node: Node) -> int:
+        """How many indexed certificates have a subject matching ``node``'s."""
+        return len(self._by_subject.get(node.subject_key, ()))
+
+    def subject_text(self, node: Node) -> str:
+        """The certificate's :attr:`~Certificate.subject_text`, written from the DER already
+        read (:class:`~mobileconfig.pki.names.NameTexts`) when it can be."""
+        text = self._texts(node.subject_der)
+        return text if text is not None else node.cert.subject_text
+
     def with_subject(self, subject_der: bytes) -> list[Certificate]:
         """Every certificate whose subject matches the Name ``subject_der`` (RFC 5280 §7.1)."""
         return [n.cert for n in self._by_subject.get(self._names(subject_der), ())]
 
     def with_key_id(self, key_id: bytes) -> list[Certificate]:
         """Every certificate whose subject key identifier is ``key_id``."""
+        if self._by_key_id is None:  # path building never asks: made on demand
+            self._by_key_id = {}
+            for node in self._nodes.values():
+                if node.subject_key_identifier is not None:
+                    self._by_key_id.setdefault(node.subject_key_identifier, []).append(node)
         return [n.cert for n in self._by_key_id.get(key_id, ())]
 
     def verifies(self, child: Certificate, issuer: Certificate) -> bool:
@@ -325,7 +376,7 @@ class ChainIndex:
         return self._verifies(self.node(child), self.node(issuer))
 
     def _verifies(self, child: Node, issuer: Node) -> bool:
-        key = (child.sha256, issuer.sha256)
+        key = child.sha256 + issuer.sha256  # a str: no tuple for the collector to track
         ok = self._verified.get(key)
         if ok is None:
             ok = child.issuer_key == issuer.subject_key and child.cert.signed_by_key_of(issuer.cert)
@@ -350,6 +401,11 @@ class ChainIndex:
         by_name = self._by_subject.get(child.issuer_key)
         if not by_name:
             return []
+        if len(by_name) == 1:  # the usual case: one certificate of that name
+            only = by_name[0]
+            found = [] if only.sha256 == child.sha256 else [(only, self._verifies(child, only))]
+            self._link_memo[child.sha256] = found
+            return found
         aki, at = child.authority_key_identifier, self.at
         names = [n for n in by_name if n.sha256 != child.sha256]
         if len(names) > self.max_candidates:
@@ -404,6 +460,10 @@ UNTRUSTED_ROOT = "untrusted root"  # a self-signed certificate that is not an an
 LOOP = "loop"  # every issuer leads back round to a certificate already on the path
 TOO_LONG = "too long"  # over Policy.max_chain_length
 
+# A certificate's own share of a path's score: (not valid at the time, issuer not allowed to
+# sign, weak signature), each 0 or 1; the eight made once.
+_COSTS = tuple((i, c, w) for i in (0, 1) for c in (0, 1) for w in (0, 1))
+
 # Score of a path, lower is better: (incomplete, bad signatures, certificates not valid at
 # the time, issuers not allowed to sign, weak signatures, length). Sums compared
 # lexicographically, so the best path from a certificate up ends in the best path of its
@@ -444,6 +504,7 @@ class _Vertex:
     bad: int = 0
     detail: tuple[Node, ...] = ()
     ups: tuple[Node, ...] = ()
+    cost: tuple[int, int, int] = (0, 0, 0)  # its own share of a path's score (_node_cost)
 
 
 class PathBuilder:
@@ -462,16 +523,11 @@ class PathBuilder:
     def _node_cost(self, node: Node) -> tuple[int, int, int]:
         cost = self._cost.get(node.sha256)
         if cost is None:
-            weak = (
-                node.cert.signature_hash in self.policy.weak_hashes
-                and not self.index.self_signed(node)
-            )
-            cost = (
-                0 if node.valid_at(self.at) else 1,
-                0 if node.is_ca and node.key_cert_sign is not False else 1,
-                1 if weak else 0,
-            )
-            self._cost[node.sha256] = cost
+            digest = node.signature_hash
+            weak = digest in self.policy.weak_hashes and not self.index.self_signed(node)
+            invalid = not node.valid_at(self.at)
+            not_ca = not (node.is_ca and node.key_cert_sign is not False)
+            cost = self._cost[node.sha256] = _COSTS[invalid * 4 + not_ca * 2 + weak]
         return cost
 
     def _vertex(self, node: Node) -> _Vertex:
@@ -485,15 +541,19 @@ class PathBuilder:
             links = index.links_of(node)
             if not links:
                 v.stop = NOT_SELF_SIGNED if node.self_issued else MISSING
-            v.ups = tuple(n for n, ok in links if ok)
+                return v
+            ups = [n for n, ok in links if ok]
+            v.ups = tuple(ups)
+            if len(ups) == len(links):  # every candidate signed it: nothing failed
+                return v
             failed = tuple(n for n, ok in links if not ok)
-            if failed and not v.ups:
+            if not ups:
                 v.bad, v.detail = 1, failed
                 if node.self_issued:
                     v.stop = NOT_SELF_SIGNED
                 else:
                     v.stop = CUT if index.cut(node) else BAD_SIGNATURE
-            elif failed:  # a fallback, should every verified issuer lead nowhere
+            else:  # a fallback, should every verified issuer lead nowhere
                 v.bad, v.detail = 1, failed
                 v.stop = NOT_SELF_SIGNED if node.self_issued else BAD_SIGNATURE
         return v
@@ -523,7 +583,7 @@ class PathBuilder:
             for rank, up in enumerate(v.ups):
                 if up.sha256 not in settled:
                     down.setdefault(up.sha256, []).append((v, rank))
-            inv, ca, weak = self._node_cost(v.node)
+            inv, ca, weak = v.cost = self._node_cost(v.node)
             for rank, up in enumerate(v.ups):
                 done = settled.get(up.sha256)
                 if done is not None:  # settled in an earlier call
@@ -552,7 +612,7 @@ class PathBuilder:
                 key = child.node.sha256
                 if key in settled:
                     continue
-                inv, ca, weak = self._node_cost(child.node)
+                inv, ca, weak = child.cost
                 s = score
                 new = (s[0], s[1], s[2] + inv, s[3] + ca, s[4] + weak, s[5] + 1)
                 if key not in best or (new, child_rank) < best[key]:
@@ -579,7 +639,7 @@ class PathBuilder:
             cur = self._settled[cur.sha256][1]
         top = self._vertices[nodes[-1].sha256]
         assert top.stop is not None
-        return self._limit(Path(tuple(nodes), top.stop, score, top.detail))
+        return self._limit(tuple(nodes), top.stop, score, top.detail)
 
     def _loop(self, node: Node) -> Path:
         """A path that goes round: follow the first verified issuer until one repeats."""
@@ -592,25 +652,26 @@ class PathBuilder:
             cur = self._vertices[cur.sha256].ups[0]
         ring = (*nodes[seen[cur.sha256] :], cur)
         score: _Score = (1, 0, 0, 0, 0, len(nodes))
-        return self._limit(Path(tuple(nodes), LOOP, score, ring))
+        return self._limit(tuple(nodes), LOOP, score, ring)
 
-    def _limit(self, path: Path) -> Path:
+    def _limit(
+        self, nodes: tuple[Node, ...], stop: str, score: _Score, detail: tuple[Node, ...]
+    ) -> Path:
         """The path, or its first ``max_chain_length`` certificates when it is longer
         (self-issued intermediates do not count)."""
-        nodes = path.nodes
         last = len(nodes) - 1
         counts = [not (n.self_issued and 0 < i < last) for i, n in enumerate(nodes)]
         length = sum(counts)
         limit = self.policy.max_chain_length
         if length <= limit:
-            return Path(nodes, path.stop, path.score, path.detail, length)
+            return Path(nodes, stop, score, detail, length)
         counted = 0
         for i, count in enumerate(counts):
             counted += count
             if counted > limit:
                 nodes = nodes[:i]
                 break
-        s = path.score
+        s = score
         return Path(nodes, TOO_LONG, (1, s[1], s[2], s[3], s[4], len(nodes)), (), length)
 
 
