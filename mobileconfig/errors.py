@@ -14,7 +14,7 @@ for type checkers only); :mod:`mobileconfig.findings` imports ``errors``, never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mobileconfig.findings import Report
@@ -65,6 +65,22 @@ class MobileconfigError(Exception):
 
     def __str__(self) -> str:
         return self.diagnostics()
+
+    def to_json(self) -> dict[str, Any]:
+        """The error for ``--format json``: ``{"errors": [{file, line, path, message}]}``,
+        the same fields a spec's problems have."""
+        where = self.location
+        message = f"{self.message} ({self.hint})" if self.hint else self.message
+        return {
+            "errors": [
+                {
+                    "file": where.file if where else None,
+                    "line": where.line if where else None,
+                    "path": None,
+                    "message": message,
+                }
+            ]
+        }
 
 
 class SpecError(MobileconfigError):

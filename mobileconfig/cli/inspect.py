@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from mobileconfig.cli.common import Commands, Out, anchors, parse_at, secret_from_args
+from mobileconfig.cli.common import (
+    Commands,
+    Out,
+    add_decrypt_options,
+    add_platform_option,
+    anchors,
+    decrypt_identity_from_args,
+    parse_at,
+    platforms_from_args,
+)
 
 __all__ = ["register", "run"]
 
@@ -17,9 +25,12 @@ def register(commands: Commands) -> None:
         help="show what a profile installs",
         description="Show a profile's container, signer, payloads, certificates and "
         "identities (never a password), then the findings on its certificates. Reads any "
-        "profile: signed or not, XML or binary.",
+        "profile: signed or not, XML or binary. Given a folder written by build --ddm, "
+        "check its declarations, references, asset hashes, sizes and modes.",
     )
-    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument(
+        "profile", metavar="PROFILE", help="a profile, or a folder written by build --ddm"
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--at", metavar="TIME", help="validation time, ISO 8601 (default: now)")
     p.add_argument(
@@ -33,44 +44,41 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="trust the public roots of the certifi bundle for the signature",
     )
-    p.add_argument(
-        "--decrypt-with",
-        metavar="FILE",
-        help="the device identity (PKCS#12, or PEM with --decrypt-key) that opens "
-        "an encrypted profile",
-    )
-    p.add_argument("--decrypt-key", metavar="FILE", help="PEM private key for --decrypt-with")
-    p.add_argument(
-        "--decrypt-password-env",
-        metavar="NAME",
-        help="environment variable holding the PKCS#12 password",
-    )
-    p.add_argument(
-        "--decrypt-password-file", metavar="FILE", help="file holding the PKCS#12 password"
-    )
+    add_platform_option(p)
+    add_decrypt_options(p)
 
 
 def run(args: argparse.Namespace, out: Out) -> int:
+    from pathlib import Path
+
     from mobileconfig.inspection import inspect_profile, render_text
     from mobileconfig.reader import read_profile_file
 
+    if Path(args.profile).is_dir():
+        return _folder(args, out)
     loaded = read_profile_file(args.profile)
-    decrypt = None
-    if args.decrypt_with:
-        from mobileconfig.signing import load_signer
-
-        decrypt = load_signer(
-            args.decrypt_with,
-            key=args.decrypt_key,
-            password=secret_from_args(
-                args.decrypt_password_env, args.decrypt_password_file, "password"
-            ),
-        )
+    decrypt = decrypt_identity_from_args(args)
     data = inspect_profile(
-        loaded, anchors=anchors(args), at=parse_at(args.at), decrypt_with=decrypt
+        loaded,
+        anchors=anchors(args),
+        at=parse_at(args.at),
+        decrypt_with=decrypt,
+        platforms=platforms_from_args(args),
     )
     if args.format == "json":
-        print(json.dumps(data, indent=2, default=str))
+        out.json(data)
     else:
-        print(render_text(data))
+        out.text(render_text(data))
+    return 1 if data["summary"]["errors"] else 0
+
+
+def _folder(args: argparse.Namespace, out: Out) -> int:
+    """A declarative output folder (build --ddm): its declarations, references and assets."""
+    from mobileconfig.ddm import inspect_folder, render_folder_text
+
+    data = inspect_folder(args.profile)
+    if args.format == "json":
+        out.json(data)
+    else:
+        out.text(render_folder_text(data))
     return 1 if data["summary"]["errors"] else 0

@@ -8,8 +8,12 @@ from typing import TYPE_CHECKING
 from mobileconfig.cli.common import (
     Commands,
     Out,
+    add_mdm_option,
+    add_platform_option,
     add_variable_options,
+    anchors,
     parse_at,
+    platforms_from_args,
     print_report,
     variables,
 )
@@ -25,14 +29,28 @@ def register(commands: Commands) -> None:
         "validate",
         run,
         help="check a spec or a profile",
-        description="Check every certificate chain in a spec or an existing "
-        "profile. Exit 0 when there is no error, 1 otherwise.",
+        description="Check a spec, or an existing profile from anywhere: its signature and "
+        "signer, Apple's schema, every certificate chain and every identity (the same "
+        "findings as inspect). Exit 0 when there is no error, 1 otherwise.",
     )
     p.add_argument("target", metavar="SPEC_OR_PROFILE")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--at", metavar="TIME", help="validation time, ISO 8601 (default: now)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument(
+        "--ca",
+        metavar="FILE",
+        action="append",
+        help="a root you trust for a profile's signature (repeatable)",
+    )
+    p.add_argument(
+        "--public-roots",
+        action="store_true",
+        help="trust the public roots of the certifi bundle for a profile's signature",
+    )
+    add_platform_option(p)
     add_variable_options(p)
+    add_mdm_option(p)
 
 
 def _looks_like_spec(path: str) -> bool:
@@ -40,27 +58,24 @@ def _looks_like_spec(path: str) -> bool:
 
 
 def run(args: argparse.Namespace, out: Out) -> int:
-    from mobileconfig.findings import Report
-
     at = parse_at(args.at)
     report: Report
     if _looks_like_spec(args.target):
         from mobileconfig.builder import Builder
 
-        builder = Builder(args.target)
+        builder = Builder(args.target, mdm=args.mdm)
         compiled = builder.compile(variables(args), at=at)
         report = builder.check_compiled(compiled, at=at)
         spec = compiled.source.spec if compiled.source is not None else None
         strict = args.strict or bool(spec and spec.validate_.strict)
     else:
-        from mobileconfig.pki.chains import validate
-        from mobileconfig.reader import profile_certificates, read_profile_file
+        from mobileconfig.inspection import examine
+        from mobileconfig.reader import read_profile_file
 
         loaded = read_profile_file(args.target)
-        certs, findings = profile_certificates(loaded)
-        report = Report(findings)
-        if certs:
-            report.merge(validate(certs, at=at))
+        report = examine(
+            loaded, anchors=anchors(args), at=at, platforms=platforms_from_args(args)
+        ).report
         strict = args.strict
     print_report(report, args.format, out, to_stdout=True, extra={"target": args.target})
     return 1 if report.has_errors(strict=strict) else 0

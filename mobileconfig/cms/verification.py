@@ -204,7 +204,18 @@ def verify(
         reason = reason.rstrip(".") + "."
     chain_problem = status == "untrusted" and expired is None and not no_digital_signature
     if chain_problem:
-        findings.append(make_finding("MC207", reason, certificate=signer.ref("signer certificate")))
+        # When a chain finding already says why (MC101, MC118...), MC207 points at it
+        # rather than saying it a second time.
+        from mobileconfig.pki.checks import STOP_CODES
+
+        said = sorted({f.code for f in findings if f.code in STOP_CODES})
+        text = (
+            f"the signature is valid, but the signer {who(signer)} is not trusted: see "
+            f"{' and '.join(said)}"
+            if said
+            else reason
+        )
+        findings.append(make_finding("MC207", text, certificate=signer.ref("signer certificate")))
     if chain_result is not None and status != "trusted":
         path = tuple(chain_result.path)
     return Verification(

@@ -11,7 +11,7 @@ import binascii
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
 
@@ -24,10 +24,12 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from mobileconfig.errors import CertificateError, Location
+from mobileconfig.files import read_limited
 from mobileconfig.findings import CertificateRef, printable
 
 __all__ = [
     "DIGEST_OIDS",
+    "MAX_CERTIFICATES_PER_FILE",
     "MAX_CERTIFICATE_FILE",
     "PARSE_ERRORS",
     "Certificate",
@@ -40,6 +42,9 @@ __all__ = [
 
 #: Files larger than this are refused before reading (a CA bundle is rarely over 1 MB).
 MAX_CERTIFICATE_FILE = 16 * 1024 * 1024
+#: Most certificates read from one file (PEM blocks and PKCS#7 bundles alike). The largest
+#: real bundles (every public root and intermediate) hold a few thousand.
+MAX_CERTIFICATES_PER_FILE = 20_000
 
 #: Digest algorithm OIDs, by the names hashlib and OpenSSL give them (CMS and PKCS#12 read
 #: these; a certificate's own signature algorithm is named by cryptography).
@@ -53,7 +58,6 @@ DIGEST_OIDS = {
     "1.2.840.113549.2.2": "md2",
 }
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----\r?\n?(.*?)-----END \1-----", re.DOTALL)
 _PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----")
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _PKCS7_LABELS = {b"PKCS7", b"CMS", b"PKCS #7 SIGNED DATA"}
@@ -372,9 +376,33 @@ def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
     return None
 
 
+#: Names for the attributes RFC 4514 leaves as dotted OIDs, as OpenSSL and Keychain
+#: Access show them (emailAddress, not 1.2.840.113549.1.9.1).
+ATTRIBUTE_NAMES: dict[x509.ObjectIdentifier, str] = {
+    NameOID.EMAIL_ADDRESS: "emailAddress",
+    NameOID.SERIAL_NUMBER: "serialNumber",
+    NameOID.SURNAME: "SN",
+    NameOID.GIVEN_NAME: "GN",
+    NameOID.TITLE: "title",
+    NameOID.INITIALS: "initials",
+    NameOID.GENERATION_QUALIFIER: "generationQualifier",
+    NameOID.PSEUDONYM: "pseudonym",
+    NameOID.BUSINESS_CATEGORY: "businessCategory",
+    NameOID.POSTAL_CODE: "postalCode",
+    NameOID.POSTAL_ADDRESS: "postalAddress",
+    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+    NameOID.JURISDICTION_COUNTRY_NAME: "jurisdictionC",
+    NameOID.JURISDICTION_STATE_OR_PROVINCE_NAME: "jurisdictionST",
+    NameOID.JURISDICTION_LOCALITY_NAME: "jurisdictionL",
+    NameOID.UNSTRUCTURED_NAME: "unstructuredName",
+    NameOID.DN_QUALIFIER: "dnQualifier",
+    NameOID.X500_UNIQUE_IDENTIFIER: "x500UniqueIdentifier",
+}
+
+
 def _name_text(name: x509.Name) -> str:
     try:
-        return printable(name.rfc4514_string())
+        return printable(name.rfc4514_string(ATTRIBUTE_NAMES))
     except (ValueError, UnicodeError):  # pragma: no cover - odd encodings
         return repr(name)
 
@@ -481,15 +509,12 @@ def load_certificates(data: bytes, *, source: str = "<bytes>") -> list[Certifica
     """
     if looks_like_pem(data):
         found: list[Certificate] = []
-        for match in _PEM_BLOCK.finditer(data):
-            label, body = match.group(1), match.group(2)
-            line = data.count(b"\n", 0, match.start()) + 1
+        for label, block, body, line in _pem_blocks(data):
             origin = Location(source, line)
+            _check_count(found, origin)
             if label in _PKCS7_LABELS:
-                found.extend(_pkcs7_certificates(match.group(0), pem=True, origin=origin))
+                found.extend(_pkcs7_certificates(block, pem=True, origin=origin))
                 continue
-            if label not in _CERT_LABELS:
-                continue  # keys, CRLs and the like are not ours to read here
             try:
                 der = base64.b64decode(b"".join(body.split()), validate=True)
             except (binascii.Error, ValueError):
@@ -501,6 +526,7 @@ def load_certificates(data: bytes, *, source: str = "<bytes>") -> list[Certifica
             if label == b"TRUSTED CERTIFICATE":
                 der = _strip_openssl_trust(der)
             found.append(_parse_der_certificate(der, source, origin))
+        _check_count(found, Location(source))
         if not found:
             begins = _PEM_BEGIN.findall(data)
             if any(lbl in _CERT_LABELS | _PKCS7_LABELS for lbl in begins):
@@ -526,7 +552,7 @@ def load_certificates(data: bytes, *, source: str = "<bytes>") -> list[Certifica
             x509.load_der_x509_certificate(der)
         except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
             try:
-                return _pkcs7_certificates(der, pem=False, origin=origin)
+                return _check_count(_pkcs7_certificates(der, pem=False, origin=origin), origin)
             except CertificateError as p7_error:
                 # Say why it failed when the DER is laid out as one or the other: a
                 # Certificate opens with its TBSCertificate SEQUENCE, PKCS#7 with an OID.
@@ -546,6 +572,56 @@ def load_certificates(data: bytes, *, source: str = "<bytes>") -> list[Certifica
         location=Location(source),
         hint="export it as PEM (.pem/.crt) or DER (.cer/.der)",
     )
+
+
+def _check_count(found: list[Certificate], origin: Location) -> list[Certificate]:
+    if len(found) > MAX_CERTIFICATES_PER_FILE:
+        raise CertificateError(
+            f"holds more than {MAX_CERTIFICATES_PER_FILE} certificates",
+            location=origin,
+            hint="split the bundle, or keep only the certificates the profile needs",
+        )
+    return found
+
+
+def _pem_blocks(data: bytes) -> Iterator[tuple[bytes, bytes, bytes, int]]:
+    """Each certificate or PKCS#7 PEM block of ``data``: its label, the whole block, the
+    text between its BEGIN and END lines, and the line it starts on.
+
+    Linear in the size of ``data``: the line number is counted on from the previous block
+    (counting from the start of the file for each block made a 15,000-certificate bundle
+    take half a minute), and an END line is looked for only for the labels read here,
+    at most once per label past any point: a file of BEGIN lines without END lines, or of
+    other labels (keys, CRLs: not read here), is scanned once."""
+    line, counted = 1, 0
+    next_end: dict[bytes, int] = {}  # per label: where its next END line starts (-1: none)
+    pos = 0
+    while True:
+        begin = _PEM_BEGIN.search(data, pos)
+        if begin is None:
+            return
+        label = begin.group(1)
+        if label not in _CERT_LABELS and label not in _PKCS7_LABELS:
+            pos = begin.end()
+            continue
+        end_marker = b"-----END " + label + b"-----"
+        end = next_end.get(label)
+        if end is None or (end != -1 and end < begin.end()):
+            end = data.find(end_marker, begin.end())
+            next_end[label] = end
+        if end == -1:
+            pos = begin.end()
+            continue
+        body_start = begin.end()
+        if data.startswith(b"\r\n", body_start):
+            body_start += 2
+        elif data.startswith(b"\n", body_start):
+            body_start += 1
+        line += data.count(b"\n", counted, begin.start())
+        counted = begin.start()
+        block_end = end + len(end_marker)
+        yield label, data[begin.start() : block_end], data[body_start:end], line
+        pos = block_end
 
 
 def _first_inner_tag(der: bytes) -> int | None:
@@ -568,29 +644,18 @@ def _strip_openssl_trust(der: bytes) -> bytes:
 
 def load_certificate_file(path: Path | str, *, display: str | None = None) -> list[Certificate]:
     """Read ``path`` and return every certificate in it; errors name the file."""
-    p = Path(path)
     shown = display or str(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_CERTIFICATE_FILE:
-            raise CertificateError(
-                f"file is {size} bytes, over the {MAX_CERTIFICATE_FILE} byte limit",
-                location=Location(shown),
-            )
-        with p.open("rb") as fh:  # bounded: a FIFO or a device (/dev/zero) has size 0
-            data = fh.read(MAX_CERTIFICATE_FILE + 1)
-        if len(data) > MAX_CERTIFICATE_FILE:
-            raise CertificateError(
-                f"file is over the {MAX_CERTIFICATE_FILE} byte limit", location=Location(shown)
-            )
-    except FileNotFoundError:
-        raise CertificateError("file not found", location=Location(shown)) from None
-    except IsADirectoryError:
-        raise CertificateError(
-            "is a folder, expected a certificate file", location=Location(shown)
-        ) from None
-    except OSError as exc:
-        raise CertificateError(f"cannot read: {exc.strerror}", location=Location(shown)) from None
+
+    def error(problem: str) -> CertificateError:
+        if problem.startswith("is a folder"):
+            problem = "is a folder, expected a certificate file"
+        elif problem.startswith(("is ", "not found")):
+            problem = f"file {problem}"
+        return CertificateError(problem, location=Location(shown))
+
+    # Regular files only, and at most one byte past the limit: a FIFO would hang the
+    # open and a device (/dev/zero) reports a size of 0.
+    data = read_limited(path, MAX_CERTIFICATE_FILE, error=error)
     return load_certificates(data, source=shown)
 
 

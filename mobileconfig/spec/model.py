@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, create_model, field_validator, model_validator
+from pydantic import BeforeValidator, Field, create_model, field_validator, model_validator
 
 from mobileconfig.secrets import Secret
 from mobileconfig.services.registry import spec_fields
@@ -20,6 +20,8 @@ from mobileconfig.spec._base import SpecModel
 __all__ = [
     "AcceptRule",
     "CertificateEntry",
+    "DDMSettings",
+    "MdmName",
     "Platform",
     "ProfileSpec",
     "RemovalPassword",
@@ -30,8 +32,23 @@ __all__ = [
 ]
 
 Platform = Literal["iOS", "macOS", "tvOS", "visionOS", "watchOS"]
+_VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
+
+
+def _version(value: Any) -> str:
+    """A platform's oldest version: ``"16.0"`` (YAML's unquoted 16.0 and 16 are taken too)."""
+    text = str(value).strip() if isinstance(value, str | int | float) else ""
+    if isinstance(value, bool) or not _VERSION.match(text):
+        raise ValueError(f"{value!r} is not a version; write it quoted, like '16.0' or '13.1'")
+    return text
+
+
+PlatformVersion = Annotated[str, BeforeValidator(_version)]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)+$")
+#: The MDMs whose variables mobileconfig knows (mobileconfig.mdm.MDMS).
+MdmName = Literal["fleet", "jamf", "intune", "kandji", "workspace-one", "mosyle", "simplemdm"]
+_MDM_VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*(d|h|m|s|w)?\s*$")
 
 
@@ -143,6 +160,11 @@ class SignSettings(SpecModel):
     digest: Literal["sha256", "sha384", "sha512"] = Field(
         "sha256", description="Signature digest; SHA-1 is never used."
     )
+    allow_incomplete_chain: bool = Field(
+        False,
+        description="Sign even when the signer's issuer is not at hand (MC210 becomes a "
+        "warning): for an MDM that adds the chain itself.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> SignSettings:
@@ -166,9 +188,11 @@ class ProfileHead(SpecModel):
     scope: Literal["system", "user"] | None = Field(
         None, description="macOS only: install for the whole system or the user (PayloadScope)."
     )
-    platforms: list[Platform] = Field(
+    platforms: list[Platform] | dict[Platform, PlatformVersion] = Field(
         default_factory=_default_platforms,
-        description="Where the profile is meant to install; keys unsupported there are reported.",
+        description="Where the profile is meant to install: a list ([iOS, macOS]), or each "
+        'platform with its oldest version ({iOS: "16.0", macOS: "13.0"}). Payloads and keys '
+        "unsupported there, or only from a later version (by Apple's schema), are reported.",
     )
     removal: Literal["allowed", "disallowed"] | RemovalPassword = Field(
         "allowed",
@@ -191,6 +215,28 @@ class ProfileHead(SpecModel):
         default_factory=list,
         description="Every company CA certificate: files, globs, folders, PEM bundles, .p7b.",
     )
+    mdm: MdmName | None = Field(
+        None,
+        description="The MDM the profile is uploaded to: its per-device variables ($EMAIL, "
+        "{{deviceid}}, {EmailAddress}, ...) pass through as written, and checks that depend on "
+        "them are reported, not made. --mdm overrides it.",
+    )
+    mdm_variables: list[str] = Field(
+        default_factory=list,
+        description="More variable names the MDM fills in (custom attributes, secrets), so that "
+        "they are not reported as unknown.",
+    )
+
+    @field_validator("mdm_variables")
+    @classmethod
+    def _mdm_variable_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _MDM_VARIABLE.match(name):
+                raise ValueError(
+                    f"{name!r} is not a variable name; write the name alone, without $, braces "
+                    "or %"
+                )
+        return value
 
     @field_validator("identifier")
     @classmethod
@@ -207,6 +253,18 @@ class ProfileHead(SpecModel):
         parse_time(value)
         return value
 
+    @property
+    def platform_names(self) -> list[str]:
+        """The platforms, list form or mapping form alike."""
+        return list(self.platforms)
+
+    @property
+    def platform_minimums(self) -> dict[str, str]:
+        """Platform -> oldest version (``""`` when the spec lists platforms without one)."""
+        if isinstance(self.platforms, dict):
+            return {str(k): v for k, v in self.platforms.items()}
+        return {str(p): "" for p in self.platforms}
+
     @field_validator("payloads", check_fields=False)
     @classmethod
     def _raw_payloads(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -216,6 +274,26 @@ class ProfileHead(SpecModel):
                 raise ValueError("each entry of payloads needs a PayloadType")
             _check_plist_value(item, ptype)
         return value
+
+
+class DDMSettings(SpecModel):
+    """Declarative output (``build --ddm DIR``): where the folder is served from."""
+
+    base_url: str = Field(
+        description="The https:// URL the --ddm folder is served from: asset data and legacy "
+        "profiles are fetched from BASE/assets/. --ddm-base-url overrides it."
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        text = value.strip()
+        if not text.lower().startswith("https://") or len(text) <= len("https://"):
+            raise ValueError(
+                f"{value!r} is not an https:// URL; Apple refuses other schemes for asset and "
+                "profile URLs"
+            )
+        return text
 
 
 def _tail_fields() -> dict[str, Any]:
@@ -234,6 +312,13 @@ def _tail_fields() -> dict[str, Any]:
             Field(
                 None,
                 description="Sign the profile (manual or web distribution); --unsigned skips it.",
+            ),
+        ),
+        "ddm": (
+            DDMSettings | None,
+            Field(
+                None,
+                description="Declarative output (build --ddm DIR): {base_url: https://...}.",
             ),
         ),
         "validate_": (
@@ -256,6 +341,7 @@ if TYPE_CHECKING:
         # with getattr(spec, service.key).
         payloads: list[dict[str, Any]]
         sign: SignSettings | None
+        ddm: DDMSettings | None
         validate_: ValidateSettings
 
 else:
