@@ -2,10 +2,17 @@
 
 The target reads the input as a profile (``reader.read_profile``), takes its certificates
 (``reader.profile_certificates``), checks them (``pki.chains.validate``) and, for a signed
-profile, checks the signature (``cms.verify``, which never raises). Input that is not a
-profile is also read as a certificate file (``pki.certs.load_certificates``), since the
-corpus holds certificates too. A ``MobileconfigError`` is the expected answer to bad input;
-any other exception, or one input taking longer than ``SLOW`` seconds, is a bug.
+profile, checks the signature (``cms.verify``, which never raises); then it runs what
+``mobileconfig inspect`` shows (``inspection.inspect_profile``), renders it as text
+(``inspection.render_text``) and as JSON, and checks that the text holds no control, bidi
+or other format character (a newline apart): whatever the profile says, it cannot drive
+the terminal. Input that is not a profile is also read as a certificate file
+(``pki.certs.load_certificates``) and, when it is DER, as a PKCS#12
+(``pki.identities.load_pkcs12``), since the corpus holds both. Input that starts with
+``#jinja`` is a template: it is rendered as a spec's value is (``spec.template``), where
+every bound must hold. A ``MobileconfigError`` is
+the expected answer to bad input; any other exception, or one input taking longer than
+``SLOW`` seconds, is a bug.
 
 With atheris (libFuzzer), arguments are libFuzzer's::
 
@@ -21,9 +28,12 @@ See fuzz/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
+import json
 import random
+import struct
 import sys
 import time
 import traceback
@@ -42,18 +52,38 @@ AT = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 SLOW = 5.0
 
 
+#: The password of the PKCS#12 seeds (make_corpus.py).
+P12_PASSWORD = b"fuzz"
+#: What marks a template seed, and the variables it is rendered with.
+TEMPLATE_MARK = b"#jinja\n"
+TEMPLATE_VARIABLES = {"user": "alice", "count": "3", "items": ["a", "b"], "n": 7}
+
+
 def _import_targets() -> None:
     global MobileconfigError, cms, read_profile, profile_certificates, validate
-    global load_certificates
+    global load_certificates, inspect_profile, render_text, is_unsafe, load_pkcs12
+    global LoadedYAML, render_values, ct
     from mobileconfig import cms
     from mobileconfig.errors import MobileconfigError
+    from mobileconfig.inspection import inspect_profile, render_text
     from mobileconfig.pki.certs import load_certificates
     from mobileconfig.pki.chains import validate
+    from mobileconfig.pki.identities import load_pkcs12
+    from mobileconfig.probe import ct
     from mobileconfig.reader import profile_certificates, read_profile
+    from mobileconfig.spec.load import LoadedYAML
+    from mobileconfig.spec.template import render_values
+    from mobileconfig.text import is_unsafe
 
 
 def one_input(data: bytes) -> None:
     """The fuzz target: return normally or raise MobileconfigError; anything else is a bug."""
+    if data.startswith(TEMPLATE_MARK):
+        text = data[len(TEMPLATE_MARK) :].decode("utf-8", "replace")
+        spec = LoadedYAML({"description": text}, "<fuzz>", {})
+        with contextlib.suppress(MobileconfigError):
+            render_values(spec, TEMPLATE_VARIABLES)
+        return
     try:
         loaded = read_profile(data, source="<fuzz>")
     except MobileconfigError:
@@ -65,16 +95,47 @@ def one_input(data: bytes) -> None:
         if loaded.signed is not None:
             result = cms.verify(loaded.signed, anchors=certs, at=AT)
             assert result.status in ("trusted", "untrusted", "invalid")
+        shown = inspect_profile(loaded, anchors=certs, at=AT)
+        json.dumps(shown, default=str)
+        text = render_text(shown)
+        unsafe = sorted({c for c in text if c != "\n" and is_unsafe(c)})
+        assert not unsafe, f"inspect's text holds {[hex(ord(c)) for c in unsafe]}"
         return
     try:
         certs = load_certificates(data, source="<fuzz>")
     except MobileconfigError:
-        return
-    validate(certs, at=AT)
+        certs = []
+    if certs:
+        validate(certs, at=AT)
+        for cert in certs:  # Certificate Transparency: the SCT list a server's cert carries
+            ct.findings(ct.evaluate(cert), cert, target="fuzz", emit=_ct_finding)
+    elif data[:1] == b"\x30":
+        ct.ocsp_scts(data)  # a stapled OCSP response: never raises
+        with contextlib.suppress(MobileconfigError):
+            load_pkcs12(data, P12_PASSWORD, name="fuzz", source="<fuzz>")
+
+
+def _ct_finding(code: str, cert: object, role: str, message: str) -> object:
+    from mobileconfig.findings import make_finding
+
+    return make_finding(code, message)
 
 
 def _test_one_input_atheris(data: bytes) -> None:
     one_input(bytes(data))
+
+
+def _custom_mutator(data: bytes, max_size: int, seed: int) -> bytes:
+    """libFuzzer's own mutations, and a third of the time on a binary plist, a rewired
+    object reference (cycles and shared containers are rare for byte-level mutation)."""
+    import atheris
+
+    rng = random.Random(seed)  # noqa: S311 - mutations, not secrets
+    if data.startswith(b"bplist00") and rng.randrange(3) == 0:
+        buf = bytearray(data)
+        _rewire_binary_plist(rng, buf)
+        return bytes(buf[:max_size])
+    return bytes(atheris.Mutate(data, max_size))
 
 
 # -- the plain mutation loop ----------------------------------------------------------
@@ -102,8 +163,40 @@ _TOKENS = [
 ]
 
 
+def _rewire_binary_plist(rng: random.Random, buf: bytearray) -> None:
+    """Point one object reference of a binary plist at another object (often a container
+    above it: a cycle; or one already referenced: sharing), or the top at any object."""
+    if not buf.startswith(b"bplist00") or len(buf) < 40:
+        return
+    offset_size, ref_size, count, _top, table = struct.unpack_from(">6xBBQQQ", buf, len(buf) - 32)
+    if not offset_size or not ref_size or not count or table + count * offset_size > len(buf):
+        return
+    if rng.randrange(8) == 0:  # a new top object
+        struct.pack_into(">Q", buf, len(buf) - 16, rng.randrange(count))
+        return
+    containers = []
+    for i in range(count):
+        at = table + i * offset_size
+        start = int.from_bytes(buf[at : at + offset_size], "big")
+        marker = buf[start] if start < len(buf) else 0
+        if marker & 0xF0 in (0xA0, 0xD0) and marker & 0x0F not in (0, 15):
+            containers.append((i, start))
+    if not containers:
+        return
+    _index, start = rng.choice(containers)
+    n = buf[start] & 0x0F
+    n *= 2 if buf[start] & 0xF0 == 0xD0 else 1
+    slot = start + 1 + rng.randrange(n) * ref_size
+    if slot + ref_size <= len(buf):
+        target = rng.choice(containers)[0] if rng.randrange(2) else rng.randrange(count)
+        buf[slot : slot + ref_size] = (target % (1 << (8 * ref_size))).to_bytes(ref_size, "big")
+
+
 def _mutate(rng: random.Random, data: bytes, pool: list[bytes]) -> bytes:
     buf = bytearray(data or b"\x00")
+    if buf.startswith(b"bplist00") and rng.randrange(3) == 0:
+        _rewire_binary_plist(rng, buf)
+        return bytes(buf)
     for _ in range(rng.choice((1, 1, 1, 2, 3, 8))):
         n = len(buf)
         op = rng.randrange(10)
@@ -219,7 +312,7 @@ def main(argv: list[str]) -> int:
         return 1 if plain(args.seconds, args.corpus, args.seed, args.crashes) else 0
     with atheris.instrument_imports():
         _import_targets()
-    atheris.Setup([sys.argv[0], *argv], _test_one_input_atheris)
+    atheris.Setup([sys.argv[0], *argv], _test_one_input_atheris, custom_mutator=_custom_mutator)
     atheris.Fuzz()
     return 0
 

@@ -1,8 +1,9 @@
 """Write files so that a reader sees the old file or the whole new one, never a part.
 
-The bytes go to a temporary file in the target folder (created 0600, so a profile
-holding a private key is never readable by others, even briefly), are flushed to disk,
-given their final mode, and renamed over the target.
+The bytes go to a temporary file in the target folder, are flushed to disk and renamed
+over the target. The temporary file is created with its final mode: 0600 for a
+secret-bearing file (see :func:`holds_secret`), so a private key, a PKCS#12, a password
+or a SCEP challenge is never readable by others, not even for an instant; 0644 otherwise.
 
 Interrupts: while the temporary file exists, SIGINT (Ctrl-C) and SIGTERM are *held*
 (when the process leaves them at their defaults and this is the main thread). If one
@@ -17,9 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +28,70 @@ from types import FrameType
 from typing import Any
 
 from mobileconfig.errors import Location, OutputError
+from mobileconfig.files import path_problem
 
-__all__ = ["write_atomic", "write_output"]
+__all__ = [
+    "SECRET_PAYLOAD_TYPES",
+    "holds_secret",
+    "plist_holds_secret",
+    "write_atomic",
+    "write_output",
+]
+
+#: Payload types that carry a private key whatever their other keys say.
+SECRET_PAYLOAD_TYPES = frozenset({"com.apple.security.pkcs12"})
+#: A PEM private key ("-----BEGIN PRIVATE KEY-----", "... RSA PRIVATE KEY-----", ...).
+_PEM_KEY = b"PRIVATE KEY-----"
+#: Keys whose value, when given, is a secret: Password, UserPassword, CertificatePassword,
+#: RemovalPassword, IncomingPassword, XAuthPassword, ...; SharedSecret; Challenge (SCEP);
+#: PIN; Passphrase. A true/false flag named like one (OutgoingPasswordSameAsIncomingPassword)
+#: holds no secret: only a string or data value counts.
+_SECRET_KEY = re.compile(r"(?:Password|Secret|Passphrase)\Z|\A(?:Challenge|PIN)\Z")
+
+
+def holds_secret(value: Any) -> bool:
+    """True when a profile, given as its plist values (dictionaries, lists, strings...),
+    carries a secret readable without a device key: a PKCS#12 payload, a password, shared
+    secret, passphrase, PIN or challenge with a value, or data holding a PEM private key, at
+    any depth. The one test of "secret-bearing" for every writer: such files are 0600.
+
+    An encrypted profile's payloads sit in ``EncryptedPayloadContent`` (data), which only
+    the device can open, so they do not count; a signed profile is judged by its content.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("PayloadType") in SECRET_PAYLOAD_TYPES:
+                return True
+            for key, child in item.items():
+                if isinstance(child, dict | list):
+                    stack.append(child)
+                elif (
+                    isinstance(key, str)
+                    and isinstance(child, str | bytes)
+                    and child
+                    and _SECRET_KEY.search(key)
+                ):
+                    return True
+                elif isinstance(child, bytes) and _PEM_KEY in child:
+                    return True  # a PEM private key as data, whatever the key's name
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def plist_holds_secret(data: bytes) -> bool:
+    """:func:`holds_secret` for plist bytes (XML or binary); bytes that are not a readable
+    plist count as secret-bearing, so that a doubt never makes a file world-readable."""
+    from mobileconfig.errors import MobileconfigError
+    from mobileconfig.render import loads
+
+    try:
+        return holds_secret(loads(data).value)
+    except MobileconfigError:
+        return True
+
 
 #: The signals held during a write, each with the handler it must still have for us to
 #: take it over (an application that installed its own handler keeps control of it).
@@ -80,14 +143,21 @@ def _deliver(arrived: list[int]) -> None:
         raise KeyboardInterrupt
 
 
-def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
-    """Replace ``path`` with ``data`` atomically. Refuses folders and symlinks.
+def _create_temporary(folder: Path, name: str) -> tuple[int, str]:
+    """A new temporary file ``.NAME.XXXXXXXXXXXX.tmp`` in ``folder``, created 0600 by the
+    open call itself (O_EXCL: never an existing file, never through a link)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")  # pragma: no cover
 
-    ``durable=False`` skips the fsync (about 1 ms a file here): the rename is still atomic
-    for every reader, but a power cut may lose the newest files. A batch uses it and syncs
-    once at the end; ``--resume`` re-checks every output it skips."""
-    target = Path(path)
-    where = Location(str(path))
+
+def _check_target(target: Path, where: Location) -> None:
+    """Refuse a symbolic link, a folder, and a parent that is missing or not a folder."""
     if target.is_symlink():
         raise OutputError(
             "output path is a symbolic link; refusing to write through it",
@@ -102,7 +172,27 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: b
         )
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
+        if folder.exists():  # "notes.txt/out.mobileconfig"
+            raise OutputError(f"{str(folder)!r} is a file, not a folder", location=where)
         raise OutputError(f"folder {str(folder)!r} does not exist", location=where)
+
+
+def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` atomically. Refuses folders and symlinks.
+
+    ``durable=False`` skips the fsync (about 1 ms a file here): the rename is still atomic
+    for every reader, but a power cut may lose the newest files. A batch uses it and syncs
+    once at the end; ``--resume`` re-checks every output it skips."""
+    target = Path(path)
+    where = Location(str(path))
+    problem = path_problem(target)
+    if problem:
+        raise OutputError(f"output path {problem}", location=where)
+    try:
+        _check_target(target, where)
+    except OSError as exc:  # a name too long, a link loop
+        raise OutputError(f"cannot write: {exc.strerror}", location=where) from None
+    folder = target.parent if str(target.parent) else Path(".")
     with _signals_held() as arrived:
 
         def check() -> None:
@@ -110,20 +200,20 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: b
                 raise _Interrupted
 
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+            fd, tmp = _create_temporary(folder, target.name)
         except OSError as exc:
             raise OutputError(
                 f"cannot write in {str(folder)!r}: {exc.strerror}", location=where
             ) from None
         try:
             with os.fdopen(fd, "wb") as fh:
+                if mode != 0o600:  # widened before any byte is written, never narrowed after
+                    os.fchmod(fh.fileno(), mode)
                 fh.write(data)
                 fh.flush()
                 check()
                 if durable:
                     os.fsync(fh.fileno())
-            check()
-            os.chmod(tmp, mode)
             check()
             os.replace(tmp, target)
         except BaseException as exc:
@@ -138,7 +228,8 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: b
 
 
 def write_output(path: str | None, data: bytes, *, private: bool = False) -> None:
-    """Write to ``path``, or to standard output when ``path`` is None or ``-``."""
+    """Write to ``path``, or to standard output when ``path`` is None or ``-``; ``private``
+    (secret-bearing: see :func:`holds_secret`) makes the file 0600 from its first byte."""
     if path is None or path == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()

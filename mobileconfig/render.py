@@ -25,6 +25,7 @@ from mobileconfig.errors import ProfileError
 __all__ = [
     "MAX_DEPTH",
     "MAX_PLIST_BYTES",
+    "MAX_PLIST_VALUES",
     "DamagedData",
     "PlistFormat",
     "ReadPlist",
@@ -39,6 +40,9 @@ PlistFormat = Literal["xml", "binary"]
 MAX_PLIST_BYTES = 64 * 1024 * 1024
 #: Deepest nesting of arrays and dictionaries we read.
 MAX_DEPTH = 64
+#: Most values (containers and scalars, each dictionary key counted) a plist may hold; a
+#: profile of 161 certificates holds under 3,000.
+MAX_PLIST_VALUES = 500_000
 
 
 def dumps(value: dict[str, Any], fmt: PlistFormat = "xml") -> bytes:
@@ -196,7 +200,7 @@ def _load_binary(data: bytes, source: str) -> Any:
         MemoryError,
     ) as exc:
         raise ProfileError(f"{source}: damaged binary plist ({type(exc).__name__})") from None
-    _check_depth(value, source)
+    _check_tree(value, source)
     return value
 
 
@@ -206,37 +210,46 @@ _ARRAY, _DICT = 0xA0, 0xD0
 
 def _check_binary_shape(data: bytes, source: str) -> None:
     """Walk a binary plist's object references, without building anything, and refuse
-    nesting deeper than MAX_DEPTH and any array or dictionary reached twice.
+    nesting deeper than MAX_DEPTH, more than MAX_PLIST_VALUES values, and any array or
+    dictionary reached twice.
 
     A binary plist is a graph: an array may hold itself (plistlib then builds a list that
     contains itself, which pydantic, json and inspect follow for ever) or two arrays may
-    share one child, level after level (64 levels unfold to 2**64 elements: a "billion
-    laughs" in binary). Apple's writers and plistlib's never share a container, so a
-    profile's plist is always a tree, as XML can only be. plistlib also reads depth by
-    recursion, so a deep file would depend on the interpreter's recursion limit; this walk
-    is iterative and runs first. A trailer or offset that does not make sense is left to
-    plistlib, which reports it."""
-    end = len(data) - _BINARY_TRAILER.size
-    if end < 8:
+    share one child, level after level (40 levels of 40 references unfold to 40**40
+    elements: a "billion laughs" in binary). Apple's writers and plistlib's never share a
+    container, so a profile's plist is always a tree, as XML can only be. plistlib also
+    reads depth by recursion, so a deep file would depend on the interpreter's recursion
+    limit; this walk is iterative and runs first.
+
+    The walk reads the file exactly as plistlib does (the trailer, the offset table, a
+    count's width from its low two bits, objects anywhere before the end of the file,
+    the trailer's padding included), so that nothing plistlib follows escapes it. What
+    plistlib cannot read is left to plistlib, which refuses it."""
+    if len(data) < 8 + _BINARY_TRAILER.size:
         return
-    offset_size, ref_size, count, top, table = _BINARY_TRAILER.unpack_from(data, end)
-    if not offset_size or not ref_size or top >= count or table + count * offset_size > end:
+    size = len(data)
+    offset_size, ref_size, count, top, table = _BINARY_TRAILER.unpack_from(
+        data, size - _BINARY_TRAILER.size
+    )
+    if not offset_size or not ref_size or top >= count or table + count * offset_size > size:
         return
 
     def children(obj: int) -> list[int] | None:
         """The references an array or dictionary holds; None for anything else."""
         at = table + obj * offset_size
         start = int.from_bytes(data[at : at + offset_size], "big")
-        if start >= end or data[start] & 0xF0 not in (_ARRAY, _DICT):
+        if start >= size or data[start] & 0xF0 not in (_ARRAY, _DICT):
             return None
         kind, n, at = data[start] & 0xF0, data[start] & 0x0F, start + 1
-        if n == 0x0F:  # the count follows as an integer object: 0x1k, then 2**k bytes
-            if at >= end or data[at] & 0xF0 != 0x10:
+        if n == 0x0F:  # plistlib: the count's width is 2**(low two bits of the next byte)
+            if at >= size:
+                return []  # plistlib reports the truncation
+            width = 1 << (data[at] & 0x03)
+            if at + 1 + width > size:
                 return []
-            width = 1 << (data[at] & 0x0F)
             n, at = int.from_bytes(data[at + 1 : at + 1 + width], "big"), at + 1 + width
         n *= 2 if kind == _DICT else 1  # a dictionary's key references, then its values
-        if at + n * ref_size > end:
+        if at + n * ref_size > size:
             return []  # plistlib reports the truncation
         refs = data[at : at + n * ref_size]
         return [
@@ -244,6 +257,7 @@ def _check_binary_shape(data: bytes, source: str) -> None:
         ]
 
     seen: set[int] = set()
+    values = 1
     stack = [(top, 1)]
     while stack:
         obj, depth = stack.pop()
@@ -258,22 +272,62 @@ def _check_binary_shape(data: bytes, source: str) -> None:
         seen.add(obj)
         if depth > MAX_DEPTH:
             raise ProfileError(f"{source}: plist nested deeper than {MAX_DEPTH} levels")
+        values += len(refs)
+        if values > MAX_PLIST_VALUES:
+            raise _too_many(source)
         stack.extend((ref, depth + 1) for ref in refs if ref < count)
 
 
-def _check_depth(value: Any, source: str) -> None:
+def _too_many(source: str) -> ProfileError:
+    return ProfileError(f"{source}: plist holds more than {MAX_PLIST_VALUES} values")
+
+
+#: What a plist value may be, once read (a binary plist can also hold null and UIDs).
+_SCALARS = (str, int, float, bytes, dt.datetime)
+#: Plist integers are 64-bit, signed or unsigned; plistlib reads up to 2**15 bytes of one.
+_INT_RANGE = range(-(1 << 63), 1 << 64)
+
+
+def _check_tree(value: Any, source: str) -> None:
+    """Refuse, in what plistlib built from a binary plist, anything a profile cannot be:
+    a container met twice (whatever slipped past the shape walk), more than
+    MAX_PLIST_VALUES values, nesting deeper than MAX_DEPTH, a dictionary key that is not
+    a string, an integer outside 64 bits, a null or a UID. Every later reader (models,
+    JSON, text) can then walk the value as the tree it is."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     seen: set[int] = set()
+    values = 0
     while stack:
         item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise ProfileError(f"{source}: plist nested deeper than {MAX_DEPTH} levels")
+        values += 1
+        if values > MAX_PLIST_VALUES:
+            raise _too_many(source)
         if isinstance(item, dict | list):
-            if id(item) in seen:  # shared objects (binary plists can reference one twice)
-                continue
+            if depth > MAX_DEPTH:
+                raise ProfileError(f"{source}: plist nested deeper than {MAX_DEPTH} levels")
+            if id(item) in seen:
+                raise ProfileError(
+                    f"{source}: binary plist uses the same array or dictionary twice "
+                    "(a reference cycle or a shared container); a profile's plist is a tree"
+                )
             seen.add(id(item))
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((c, depth + 1) for c in children)
+            if isinstance(item, dict):
+                for key in item:
+                    if not isinstance(key, str):
+                        raise ProfileError(
+                            f"{source}: binary plist has a dictionary key that is not a "
+                            f"string ({type(key).__name__}); a profile's keys are strings"
+                        )
+                stack.extend((c, depth + 1) for c in item.values())
+            else:
+                stack.extend((c, depth + 1) for c in item)
+        elif not isinstance(item, _SCALARS):
+            kind = "null" if item is None else type(item).__name__
+            raise ProfileError(f"{source}: binary plist holds a {kind}, which a profile cannot")
+        elif isinstance(item, int) and not isinstance(item, bool) and item not in _INT_RANGE:
+            raise ProfileError(
+                f"{source}: plist integer of {item.bit_length()} bits; plist integers have 64"
+            )
 
 
 _B64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]")
@@ -292,6 +346,7 @@ class _XMLReader:
         self.have_result = False
         self.damaged: list[str] = []
         self.depth = 0
+        self.values = 0
 
     def fail(self, why: str) -> ProfileError:
         return ProfileError(f"{self.source}: {why}")
@@ -362,6 +417,9 @@ class _XMLReader:
             raise self.fail(f"unknown plist element <{tag}>")
 
     def _add(self, value: Any) -> None:
+        self.values += 1
+        if self.values > MAX_PLIST_VALUES:
+            raise _too_many(self.source)
         if not self.stack:
             if self.have_result:
                 raise self.fail("more than one top-level value")
@@ -379,10 +437,15 @@ class _XMLReader:
 
     def _integer(self, text: str) -> int:
         t = text.strip()
+        if len(t) > 40:  # 2**64 has 20 digits: never ask int() to read thousands
+            raise self.fail(f"<integer> of {len(t)} characters; plist integers have 64 bits")
         try:
-            return int(t, 16) if t.lower().startswith(("0x", "-0x")) else int(t)
+            value = int(t, 16) if t.lower().startswith(("0x", "-0x")) else int(t)
         except ValueError:
             raise self.fail(f"<integer> {t[:40]!r} is not a number") from None
+        if value not in _INT_RANGE:
+            raise self.fail(f"<integer> {t!r} does not fit in 64 bits")
+        return value
 
     def _real(self, text: str) -> float:
         try:

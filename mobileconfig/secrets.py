@@ -29,6 +29,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
 from mobileconfig.errors import Location, SpecError
+from mobileconfig.files import path_problem, read_limited
 from mobileconfig.findings import CertificateRef, Finding, make_finding
 
 __all__ = [
@@ -223,6 +224,14 @@ class Secret:
                 raise SpecError(
                     f"environment variable {self._ref} is empty", location=self._location
                 )
+            try:  # bytes that are not UTF-8 arrive as lone surrogates, which nothing encodes
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SpecError(
+                    f"environment variable {self._ref} is not UTF-8 text",
+                    location=self._location,
+                    hint="set it as UTF-8, or keep the value in a UTF-8 file ({file: path})",
+                ) from None
             return value
         if self._kind == "file":
             return self._read_file()
@@ -237,28 +246,19 @@ class Secret:
         return path
 
     def _read_file(self) -> str:
-        path = self._path()
         shown = self._ref
-        try:
-            size = path.stat().st_size
-            if size > MAX_SECRET_FILE:
-                raise SpecError(
-                    f"secret file {shown} is {size} bytes, over the {MAX_SECRET_FILE} byte limit",
-                    location=self._location,
-                )
-            data = path.read_bytes()
-        except FileNotFoundError:
+        if path_problem(shown):
             raise SpecError(
-                f"secret file {shown} not found",
-                location=self._location,
-                hint=f"looked for {path}" if str(path) != shown else None,
-            ) from None
-        except IsADirectoryError:
-            raise SpecError(f"secret file {shown} is a folder", location=self._location) from None
-        except OSError as exc:
-            raise SpecError(
-                f"cannot read secret file {shown}: {exc.strerror}", location=self._location
-            ) from None
+                f"secret file {shown!r} has a NUL byte in its name", location=self._location
+            )
+        path = self._path()
+
+        def error(problem: str) -> SpecError:
+            hint = f"looked for {path}" if problem == "not found" and str(path) != shown else None
+            return SpecError(f"secret file {shown} {problem}", location=self._location, hint=hint)
+
+        # Regular files only, bounded: a FIFO would hang, /dev/zero would never end.
+        data = read_limited(path, MAX_SECRET_FILE, error=error)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -282,7 +282,9 @@ class Secret:
                 location=self._location,
                 hint="give the secret with {env: NAME} or {file: path}",
             )
-        value = getpass.getpass(f"{self._ref}: ")
+        from mobileconfig.text import printable
+
+        value = getpass.getpass(printable(f"{self._ref}: "))  # the label comes from the spec
         if value == "":
             raise SpecError(f"no {self._ref} was entered", location=self._location)
         return value

@@ -1,4 +1,5 @@
-"""Load a signer once from what the user names: a spec's ``sign:`` or command-line files.
+"""Load a signer once from what the user names: a spec's ``sign:`` or command-line files,
+and judge it for one profile (:func:`prepare_signer`).
 
 Passwords come from a :class:`~mobileconfig.secrets.Secret` (environment, file, prompt),
 never from a flag's value.
@@ -6,33 +7,33 @@ never from a flag's value.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mobileconfig.cms import Signer
 from mobileconfig.errors import IdentityError, Location
+from mobileconfig.files import read_limited
+from mobileconfig.pki.certs import MAX_CERTIFICATE_FILE
 
 if TYPE_CHECKING:
+    from mobileconfig.findings import Finding
     from mobileconfig.secrets import Secret
     from mobileconfig.spec.compile import SpecSource
 
-__all__ = ["load_signer", "signer_from_spec"]
+__all__ = ["load_signer", "prepare_signer", "removal_time", "signer_from_spec"]
 
 _P12_SUFFIXES = {".p12", ".pfx"}
 
 
 def _read(path: Path, shown: str, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise IdentityError(f"{what} not found", location=Location(shown)) from None
-    except IsADirectoryError:
-        raise IdentityError(f"{what} is a folder", location=Location(shown)) from None
-    except OSError as exc:
-        raise IdentityError(
-            f"cannot read {what}: {exc.strerror}", location=Location(shown)
-        ) from None
+    def error(problem: str) -> IdentityError:
+        return IdentityError(f"{what} {problem}", location=Location(shown))
+
+    # Regular files only, bounded: a FIFO would hang, /dev/zero would never end.
+    return read_limited(path, MAX_CERTIFICATE_FILE, error=error)
 
 
 def load_signer(
@@ -88,3 +89,35 @@ def signer_from_spec(src: SpecSource) -> Signer | None:
         key_password=settings.key_password,
         base_dir=src.base_dir,
     )
+
+
+def removal_time(
+    at: dt.datetime,
+    removal_date: str | dt.datetime | None = None,
+    duration_until_removal: float | None = None,
+) -> dt.datetime | None:
+    """When a device removes a profile installed at ``at``: its ``RemovalDate``, or ``at``
+    plus ``DurationUntilRemoval`` (seconds), whichever comes first; None when it stays."""
+    from mobileconfig.spec.model import parse_time
+
+    times: list[dt.datetime] = []
+    when = parse_time(removal_date) if removal_date is not None else None
+    if when is not None:
+        times.append(when)
+    if duration_until_removal is not None:
+        with contextlib.suppress(OverflowError):  # beyond the year 9999: nothing to compare
+            times.append(at + dt.timedelta(seconds=duration_until_removal))
+    return min(times) if times else None
+
+
+def prepare_signer(
+    signer: Signer,
+    at: dt.datetime,
+    removal_date: str | dt.datetime | None = None,
+    duration_until_removal: float | None = None,
+) -> list[Finding]:
+    """Every finding about signing, at ``at``, a profile removed at ``removal_date`` or
+    after ``duration_until_removal`` seconds, with ``signer`` (chain already completed, see
+    :meth:`~mobileconfig.cms.Signer.complete_chain`): MC201-MC204, MC212, MC213."""
+    until = removal_time(at, removal_date, duration_until_removal)
+    return signer.check(at, valid_until=until)

@@ -11,6 +11,7 @@ for its temporary file. Write failures are injected in-process (ENOSPC from the 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -291,7 +292,7 @@ def test_no_space_half_way_through_the_write_leaves_no_partial_file(
 
 @pytest.mark.parametrize(
     ("name", "error"),
-    [("replace", errno.EXDEV), ("replace", errno.EACCES), ("chmod", errno.EPERM)],
+    [("replace", errno.EXDEV), ("replace", errno.EACCES), ("fchmod", errno.EPERM)],
     ids=["rename-across-devices", "rename-refused", "chmod-refused"],
 )
 def test_failing_rename_or_chmod_keeps_the_old_file(
@@ -362,3 +363,78 @@ def test_writes_from_worker_threads_touch_no_signal_handler(tmp_path: Path) -> N
         assert path.read_bytes() == b"profile %d" % i
         assert path.stat().st_mode & 0o777 == 0o600
     assert list(tmp_path.glob(".*.tmp")) == []
+
+
+# -- Ctrl-C in a batch: exactly what was written, and where ---------------------------
+
+BATCH_ROWS = 300
+
+
+@pytest.fixture(scope="module")
+def batch_spec(tmp_path_factory: pytest.TempPathFactory, pki: TestPKI) -> Path:
+    """A templated spec of 202 certificates (a fraction of a second a profile) and an
+    inventory of 300 rows: long enough to be interrupted part-way."""
+    folder = tmp_path_factory.mktemp("batch")
+    key = make_key("ec256", slot=7)
+    pems = [pki.root.pem, pki.intermediate.pem]
+    pems += [pki.intermediate.issue(f"Batch Leaf {i}", key=key, ca=False).pem for i in range(200)]
+    (folder / "bundle.pem").write_bytes(b"".join(pems))
+    (folder / "users.csv").write_text("user\n" + "".join(f"u{i}\n" for i in range(BATCH_ROWS)))
+    spec = folder / "profile.yaml"
+    spec.write_text(
+        'identifier: "com.example.{{ user }}"\nname: Batch\ncertificates: [bundle.pem]\n'
+    )
+    return spec
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_in_a_batch_reports_what_was_written(
+    batch_spec: Path, tmp_path: Path, jobs: str
+) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    # A file from an earlier run, for a row the batch will not reach: kept, not counted.
+    (out_dir / f"u{BATCH_ROWS - 1}.mobileconfig").write_bytes(OLD)
+    report = tmp_path / "report.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mobileconfig", "build", str(batch_spec),
+         "--each", str(batch_spec.parent / "users.csv"), "--out-dir", str(out_dir),
+         "--name", "{{ user }}.mobileconfig", "--jobs", jobs, "--report", str(report),
+         "--at", AT],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # a process group of its own, as a terminal's job is
+    )  # fmt: skip
+
+    def new_files() -> list[Path]:
+        return [p for p in out_dir.glob("u*.mobileconfig") if p.read_bytes() != OLD]
+
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and len(new_files()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # Ctrl-C: SIGINT to the whole group, the parent and its workers alike.
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # pragma: no cover - only if the batch hung
+            proc.kill()
+            proc.wait()
+    stderr = err.decode()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    written = new_files()
+    assert 3 <= len(written) < BATCH_ROWS - 1
+    assert stderr.strip() == (
+        f"mobileconfig: error: interrupted: {len(written)} of {BATCH_ROWS} profiles written "
+        f"into {out_dir}, {BATCH_ROWS - len(written)} not written; no temporary file left "
+        "(run again with --resume to finish)"
+    )
+    assert list(out_dir.glob(".*")) == []
+    for path in written:
+        assert len(read_profile_file(path).profile.payload_content) == 202
+    assert (out_dir / f"u{BATCH_ROWS - 1}.mobileconfig").read_bytes() == OLD
+    data = json.loads(report.read_text())
+    assert data["interrupted"] is True
+    assert sorted(data["written"]) == sorted(map(str, written))

@@ -1,7 +1,8 @@
 """What every subcommand shares: where messages go, how a report is printed, and the
 options several commands take (``--at``, ``--var``/``--vars``, the signer, trusted roots).
 
-Light at import time: argparse and the standard library only. Everything heavy is imported
+Light at import time: argparse, the standard library and :mod:`mobileconfig.text` (which
+imports nothing else) only. Everything heavy is imported
 inside the function that needs it, so that ``mobileconfig --help`` starts fast.
 """
 
@@ -12,6 +13,8 @@ import json
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
+
+from mobileconfig.text import printable, terminal_text
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -27,11 +30,13 @@ __all__ = [
     "Commands",
     "Out",
     "Run",
+    "add_platform_option",
     "add_signer_options",
     "add_trust_options",
     "add_variable_options",
     "anchors",
     "parse_at",
+    "platforms_from_args",
     "print_report",
     "secret_from_args",
     "signer_from_args",
@@ -42,17 +47,39 @@ PROG = "mobileconfig"
 
 
 class Out:
-    """Where messages go, honouring -q: messages and progress to standard error."""
+    """Every line the command line prints goes through here (the one choke point).
+
+    Text is made terminal-safe (:func:`mobileconfig.text.printable`): a control, bidi or
+    other format character from a profile, a certificate, an inventory or a template is
+    written as an escape, so it can neither drive the terminal nor forge a line. Lines this
+    package lays out itself keep their newlines; an error is always one line. JSON is
+    printed exact (its own escapes make it safe). Messages and progress go to standard
+    error, honouring -q; results to standard output.
+    """
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
 
     def info(self, text: str) -> None:
+        """A message on standard error, unless -q."""
         if not self.quiet:
-            print(text, file=sys.stderr)
+            self.text(text, err=True)
+
+    def warn(self, text: str) -> None:
+        """A message on standard error, even with -q."""
+        self.text(text, err=True)
 
     def error(self, text: str) -> None:
-        print(f"{PROG}: error: {text}", file=sys.stderr)
+        """The one-line error: ``mobileconfig: error: TEXT`` on standard error."""
+        print(f"{PROG}: error: {printable(text)}", file=sys.stderr)
+
+    def text(self, text: str = "", *, err: bool = False) -> None:
+        """Lines of text, terminal-safe, on standard output (or standard error)."""
+        print(terminal_text(text), file=sys.stderr if err else sys.stdout)
+
+    def json(self, data: Any, *, sort_keys: bool = False) -> None:
+        """``data`` as indented JSON on standard output, exact."""
+        print(json.dumps(data, indent=2, default=str, sort_keys=sort_keys))
 
 
 #: What a subcommand runs: the parsed arguments and where messages go -> the exit status.
@@ -97,6 +124,31 @@ def parse_at(value: str | None) -> dt.datetime | None:
         raise MobileconfigError(f"--at: {exc}") from None
 
 
+# -- --platform -----------------------------------------------------------------------------
+
+
+def add_platform_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--platform",
+        action="append",
+        metavar="NAME[=VERSION]",
+        help="a platform the profile is meant for, with its oldest version (iOS=16.0; "
+        "repeatable): payloads and keys it does not support, or only in a later version, "
+        "are reported",
+    )
+
+
+def platforms_from_args(args: argparse.Namespace) -> dict[str, str]:
+    """``--platform iOS=16.0 --platform macOS``: platform -> minimum version ("": any)."""
+    from mobileconfig.errors import MobileconfigError
+    from mobileconfig.schema import parse_platforms
+
+    try:
+        return parse_platforms(list(getattr(args, "platform", None) or []))
+    except ValueError as exc:
+        raise MobileconfigError(f"--platform: {exc}") from None
+
+
 # -- reports --------------------------------------------------------------------------------
 
 
@@ -110,27 +162,27 @@ def print_report(
 ) -> None:
     """Print a report: JSON on stdout, or text grouped by chain (stdout or stderr)."""
     if fmt == "json":
-        data = {**(extra or {}), **report.to_json()}
-        print(json.dumps(data, indent=2, default=str))
+        out.json({**(extra or {}), **report.to_json()})
         return
-    stream = sys.stdout if to_stdout else sys.stderr
+    err = not to_stdout
     groups: dict[str, list[str]] = {}
     for finding in report.sorted():
         if out.quiet and finding.severity.value == "info":
             continue
         groups.setdefault(finding.chain or "", []).append(finding.format())
     for chain, lines in sorted(groups.items(), key=lambda kv: (kv[0] != "", kv[0])):
+        # Findings about one certificate chain are grouped under the certificate that the
+        # chain starts from; the rest are about the profile (or spec) as a whole.
         if len(groups) > 1 or chain:
-            print(f"== {chain or 'profile'}", file=stream)
+            header = f"Chain for {printable(chain)}:" if chain else "The profile as a whole:"
+            out.text(header, err=err)
         for line in lines:
-            print(line, file=stream)
-    summary = report.to_json()["summary"]
-    accepted = f", {summary['accepted']} accepted" if summary["accepted"] else ""
-    text = f"{summary['errors']} error(s), {summary['warnings']} warning(s), {summary['info']} info"
+            out.text(line, err=err)
+    text = report.summary_line()
     if to_stdout:
-        print(text + accepted, file=stream)
+        out.text(text)
     else:
-        out.info(text + accepted)
+        out.info(text)
 
 
 # -- template variables ---------------------------------------------------------------------
@@ -148,24 +200,38 @@ def add_variable_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_mdm_option(p: argparse.ArgumentParser) -> None:
+    from mobileconfig.mdm import MDM_NAMES
+
+    p.add_argument(
+        "--mdm",
+        choices=MDM_NAMES,
+        help="the MDM the profile is for: its variables pass through as written (over the "
+        "spec's mdm:; see docs/mdm.md)",
+    )
+
+
 def variables(args: argparse.Namespace) -> dict[str, Any]:
     """Template variables from --vars FILE (YAML or JSON) then --var NAME=VALUE."""
     from mobileconfig.errors import SpecError
 
     values: dict[str, Any] = {}
     for path in getattr(args, "vars", None) or []:
-        import yaml
-
         from mobileconfig.errors import Location
+        from mobileconfig.files import read_limited
+        from mobileconfig.spec.load import MAX_SPEC_BYTES, load_yaml
 
+        def error(problem: str, path: str = path) -> SpecError:
+            return SpecError(f"variables file {problem}", location=Location(path))
+
+        # Regular files only, bounded, and parsed as a spec is (alias bombs and deep
+        # nesting refused): a FIFO used to hang here, "[[[[...]]]]" to overflow PyYAML.
+        raw = read_limited(path, MAX_SPEC_BYTES, error=error)
         try:
-            with open(path, encoding="utf-8") as fh:
-                loaded = yaml.safe_load(fh)
-        except FileNotFoundError:
-            raise SpecError("variables file not found", location=Location(path)) from None
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            detail = str(exc).splitlines()[0]
-            raise SpecError(f"cannot read variables: {detail}", location=Location(path)) from None
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise error("is not UTF-8 text") from None
+        loaded = load_yaml(text, file=path).value
         if not isinstance(loaded, dict):
             raise SpecError(
                 "a variables file must hold a mapping of names to values", location=Location(path)
@@ -222,6 +288,12 @@ def add_signer_options(p: argparse.ArgumentParser, *, required: bool = False) ->
         metavar="NAME",
         help="environment variable holding the PEM key's password",
     )
+    g.add_argument(
+        "--allow-incomplete-signer-chain",
+        action="store_true",
+        help="sign even when the signer's issuer is not at hand (MC210 becomes a warning), "
+        "for an MDM that adds the chain itself",
+    )
 
 
 def signer_from_args(args: argparse.Namespace) -> Signer | None:
@@ -240,6 +312,41 @@ def signer_from_args(args: argparse.Namespace) -> Signer | None:
 
 
 # -- trusted roots for a signature ----------------------------------------------------------
+
+
+def add_decrypt_options(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--decrypt-with`` and its key and password options, for commands that read
+    encrypted profiles (inspect, plan)."""
+    p.add_argument(
+        "--decrypt-with",
+        metavar="FILE",
+        help="the device identity (PKCS#12, or PEM with --decrypt-key) that opens "
+        "encrypted profiles",
+    )
+    p.add_argument("--decrypt-key", metavar="FILE", help="PEM private key for --decrypt-with")
+    p.add_argument(
+        "--decrypt-password-env",
+        metavar="NAME",
+        help="environment variable holding the PKCS#12 password",
+    )
+    p.add_argument(
+        "--decrypt-password-file", metavar="FILE", help="file holding the PKCS#12 password"
+    )
+
+
+def decrypt_identity_from_args(args: argparse.Namespace) -> Signer | None:
+    """The identity named by :func:`add_decrypt_options`, or None when none was given."""
+    if not args.decrypt_with:
+        return None
+    from mobileconfig.signing import load_signer
+
+    return load_signer(
+        args.decrypt_with,
+        key=args.decrypt_key,
+        password=secret_from_args(
+            args.decrypt_password_env, args.decrypt_password_file, "password"
+        ),
+    )
 
 
 def add_trust_options(p: argparse.ArgumentParser, *, at_help: str) -> None:

@@ -22,6 +22,7 @@ from mobileconfig.cli import (
     build,
     init,
     inspect,
+    plan,
     probe,
     schema,
     sign,
@@ -34,7 +35,18 @@ from mobileconfig.cli.common import PROG, Command, Commands, Out
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The subcommands, in the order ``mobileconfig --help`` lists them.
-COMMANDS: list[Command] = [build, validate, inspect, verify, sign, unsign, schema, init, probe]
+COMMANDS: list[Command] = [
+    build,
+    validate,
+    plan,
+    inspect,
+    verify,
+    sign,
+    unsign,
+    schema,
+    init,
+    probe,
+]
 
 
 def _version() -> str:
@@ -82,18 +94,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     out = Out(getattr(args, "quiet", False))
+    import warnings
+
     from mobileconfig.errors import MobileconfigError
 
     try:
-        code: int = args.run(args, out)
+        # Python warnings (cryptography's about a 79-character CN...) are not for the
+        # terminal: what matters about the input is said as a finding or an error.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            code: int = args.run(args, out)
         return code
     except MobileconfigError as exc:
         if args.verbose:
             raise
-        out.error(exc.diagnostics())
+        if getattr(args, "format", None) == "json":
+            import json
+
+            print(json.dumps(exc.to_json(), indent=2))
+        for line in exc.diagnostics().splitlines():  # one problem per line
+            out.error(line)
         return exc.exit_code
     except KeyboardInterrupt:
         out.error("interrupted; nothing written")
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as exc:
+        # A path argument that no reader checked (a name too long, a link loop) fails in
+        # the operating system: one line naming it, as for any bad input.
+        if args.verbose:
+            raise
+        name = exc.filename if exc.filename is not None else "input"
+        out.error(f"{name}: {exc.strerror or exc}")
+        return 2
+    except ValueError as exc:
+        if "null byte" not in str(exc) or args.verbose:  # Python's refusal of such a path
+            raise
+        out.error("a path argument has a NUL byte in it")
+        return 2

@@ -8,7 +8,6 @@ status. Then list the module in :data:`mobileconfig.cli.main.COMMANDS`.
 from __future__ import annotations
 
 import argparse
-import json
 
 from mobileconfig.cli.common import Commands, Out
 
@@ -28,5 +27,5 @@ def register(commands: Commands) -> None:
 def run(args: argparse.Namespace, out: Out) -> int:
     from mobileconfig.spec.schema import spec_json_schema
 
-    print(json.dumps(spec_json_schema(), indent=2, sort_keys=True))
+    out.json(spec_json_schema(), sort_keys=True)
     return 0

@@ -26,7 +26,7 @@ def register(commands: Commands) -> None:
 def run(args: argparse.Namespace, out: Out) -> int:
     from mobileconfig.cms import verify
     from mobileconfig.errors import ProfileError
-    from mobileconfig.output import write_output
+    from mobileconfig.output import plist_holds_secret, write_output
     from mobileconfig.reader import read_profile_file
 
     loaded = read_profile_file(args.profile)
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, out: Out) -> int:
     result = verify(loaded.signed, anchors=anchors(args), at=parse_at(args.at))
     state = "valid" if result.valid else "INVALID"
     out.info(f"{args.profile}: signature {state} ({result.status}: {result.reason})")
-    write_output(args.output, loaded.content)
+    write_output(args.output, loaded.content, private=plist_holds_secret(loaded.content))
     if args.output not in (None, "-"):
         out.info(f"wrote {args.output}: the signed content, {len(loaded.content)} bytes")
     return 0 if result.valid else 1

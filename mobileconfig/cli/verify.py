@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from mobileconfig.cli.common import Commands, Out, add_trust_options, anchors, parse_at
 
@@ -29,6 +28,7 @@ def run(args: argparse.Namespace, out: Out) -> int:
     from mobileconfig.findings import Report
     from mobileconfig.inspection import certificate_json, verification_json
     from mobileconfig.reader import read_profile_file
+    from mobileconfig.text import printable
 
     loaded = read_profile_file(args.profile)
     if loaded.signed is None:
@@ -40,13 +40,19 @@ def run(args: argparse.Namespace, out: Out) -> int:
     if args.format == "json":
         report = Report(list(result.findings))
         data = {"file": args.profile, **verification_json(result), **report.to_json()}
-        print(json.dumps(data, indent=2))
+        out.json(data)
     else:
-        print(f"{args.profile}: {result.status}: {result.reason}")
+        out.text(f"{printable(args.profile)}: {result.status}: {printable(result.reason)}")
         if result.signer is not None:
             signer = certificate_json(result.signer)
-            print(f"  signer: {signer['subject']} (until {signer['not_after']})")
-        print(f"  digest: {result.digest_algorithm}, signature: {result.signature_algorithm}")
+            out.text(
+                f"  signer: {printable(signer['subject'])} "
+                f"(until {printable(str(signer['not_after']))})"
+            )
+        out.text(
+            f"  digest: {printable(str(result.digest_algorithm))}, "
+            f"signature: {printable(str(result.signature_algorithm))}"
+        )
         for finding in sorted(result.findings, key=lambda f: f.sort_key()):
-            print("  " + finding.format().replace("\n", "\n  "))
+            out.text("  " + finding.format().replace("\n", "\n  "))
     return 0 if result.status == "trusted" else 1

@@ -27,7 +27,14 @@ from mobileconfig.cms.reading import (
     is_cms,
     unwrap,
 )
-from mobileconfig.cms.signing import EXPIRY_WARNING, Digest, Signer, SigningKey, sign
+from mobileconfig.cms.signing import (
+    EXPIRY_WARNING,
+    MAX_SIGNER_CHAIN,
+    Digest,
+    Signer,
+    SigningKey,
+    sign,
+)
 from mobileconfig.cms.verification import Status, Verification, public_roots, verify
 
 __all__ = [
@@ -36,6 +43,7 @@ __all__ = [
     "MAX_CMS_CERTIFICATES",
     "MAX_CMS_CHUNKS",
     "MAX_CMS_SET_ITEMS",
+    "MAX_SIGNER_CHAIN",
     "Cipher",
     "Digest",
     "SignedProfile",

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from mobileconfig.errors import Location, SpecError
+from mobileconfig.files import read_limited
 
 __all__ = [
     "MAX_SPEC_BYTES",
@@ -53,28 +54,18 @@ class LoadedYAML:
 
 
 def read_spec_text(path: Path, display: str) -> str:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise SpecError("spec file not found", location=Location(display)) from None
-    except OSError as exc:
-        raise SpecError(f"cannot read spec: {exc.strerror}", location=Location(display)) from None
-    if path.is_dir():
-        raise SpecError("is a folder, expected a YAML spec file", location=Location(display))
-    if size > MAX_SPEC_BYTES:
-        raise SpecError(
-            f"spec is {size} bytes, over the {MAX_SPEC_BYTES} byte limit",
-            location=Location(display),
-        )
-    try:
-        # Read at most one byte past the limit: a FIFO or a device (/dev/zero) reports a
-        # size of 0 and would otherwise be read until memory runs out.
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_SPEC_BYTES + 1)
-    except OSError as exc:
-        raise SpecError(f"cannot read spec: {exc.strerror}", location=Location(display)) from None
-    if len(raw) > MAX_SPEC_BYTES:
-        raise SpecError(f"spec is over the {MAX_SPEC_BYTES} byte limit", location=Location(display))
+    def error(problem: str) -> SpecError:
+        if problem.startswith("is a folder"):
+            problem = "is a folder, expected a YAML spec file"
+        elif problem.startswith("cannot be read: "):
+            problem = "cannot read spec: " + problem.removeprefix("cannot be read: ")
+        else:
+            problem = f"spec file {problem}" if problem == "not found" else f"spec {problem}"
+        return SpecError(problem, location=Location(display))
+
+    # Regular files only, and at most one byte past the limit: a FIFO would hang the open,
+    # a device (/dev/zero) reports a size of 0 and would be read until memory ran out.
+    raw = read_limited(path, MAX_SPEC_BYTES, error=error)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:

@@ -141,6 +141,10 @@ def _attributes(bag: Any) -> dict[str, Any]:
     return out
 
 
+#: What asn1crypto raises, lazily, for damaged DER.
+_ASN1_DAMAGE = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+
+
 def read_structure(data: bytes, what: str) -> Structure:
     """Parse the outer PKCS#12; raise IdentityError(``what``: ...) when it is not one."""
     stripped = data.lstrip()
@@ -163,23 +167,24 @@ def read_structure(data: bytes, what: str) -> Structure:
                 hint="re-export it with a password (openssl pkcs12 -export)",
             )
         safes = list(pfx.authenticated_safe)
+        # asn1crypto parses lazily: the MAC is read here too, so damage there is refused
+        # as damage (found by fuzzing: ValueError and AttributeError from inspect).
+        facts: dict[str, Any] = {"version": version}
+        mac_data = pfx["mac_data"]
+        if mac_data.native is None:
+            facts.update(mac=None, mac_iterations=None, mac_salt_length=None)
+        else:
+            oid = mac_data["mac"]["digest_algorithm"]["algorithm"].dotted
+            facts["mac"] = "pbmac1" if oid == _PBMAC1 else DIGEST_OIDS.get(oid, oid)
+            facts["mac_iterations"] = int(mac_data["iterations"].native)
+            facts["mac_salt_length"] = len(mac_data["mac_salt"].native or b"")
     except IdentityError:
         raise
-    except (ValueError, TypeError, KeyError, OverflowError):
+    except _ASN1_DAMAGE:
         raise IdentityError(
             f"{what}: is not a PKCS#12 file (or it is damaged)",
             hint="export the identity again as a .p12 file",
         ) from None
-
-    facts: dict[str, Any] = {"version": version}
-    mac_data = pfx["mac_data"]
-    if mac_data.native is None:
-        facts.update(mac=None, mac_iterations=None, mac_salt_length=None)
-    else:
-        oid = mac_data["mac"]["digest_algorithm"]["algorithm"].dotted
-        facts["mac"] = "pbmac1" if oid == _PBMAC1 else DIGEST_OIDS.get(oid, oid)
-        facts["mac_iterations"] = int(mac_data["iterations"].native)
-        facts["mac_salt_length"] = len(mac_data["mac_salt"].native or b"")
 
     listed: list[dict[str, Any]] = []
     key_bags = 0
@@ -221,7 +226,7 @@ def read_structure(data: bytes, what: str) -> Structure:
                 cert_encryption.append("public-key (enveloped)")
             else:
                 listed.append({"encrypted": None, "type": str(ctype)})
-    except (ValueError, TypeError, KeyError, OverflowError):
+    except _ASN1_DAMAGE:
         raise IdentityError(
             f"{what}: is a damaged PKCS#12 file", hint="export the identity again as a .p12 file"
         ) from None
