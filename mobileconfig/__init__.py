@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "Policy": "mobileconfig.pki.chains",
     "LoadedProfile": "mobileconfig.reader",
     "read_profile": "mobileconfig.reader",
+    "Plan": "mobileconfig.planning",
+    "plan": "mobileconfig.planning",
     "Signer": "mobileconfig.cms",
     "sign": "mobileconfig.cms",
     "verify": "mobileconfig.cms",
@@ -57,6 +59,7 @@ __all__ = [
     "Location",
     "MobileconfigError",
     "OutputError",
+    "Plan",
     "Policy",
     "ProfileError",
     "Report",
@@ -67,6 +70,7 @@ __all__ = [
     "ValidationFailed",
     "build",
     "load_certificates",
+    "plan",
     "read_profile",
     "sign",
     "validate",
@@ -90,6 +94,7 @@ if TYPE_CHECKING:
     from mobileconfig.findings import CATALOGUE, Finding, Report, Severity
     from mobileconfig.pki.certs import Certificate, load_certificates
     from mobileconfig.pki.chains import Policy, validate
+    from mobileconfig.planning import Plan, plan
     from mobileconfig.reader import LoadedProfile, read_profile
     from mobileconfig.secrets import Secret
 
