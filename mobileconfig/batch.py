@@ -16,18 +16,28 @@ import io
 import json
 import multiprocessing
 import os
+import signal
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mobileconfig.builder import Builder
 from mobileconfig.errors import Location, MobileconfigError, SpecError, ValidationFailed
+from mobileconfig.files import read_limited
 from mobileconfig.output import write_atomic
 from mobileconfig.render import PlistFormat
 
-__all__ = ["BatchResult", "RowFailure", "plan_outputs", "read_inventory", "run_batch"]
+__all__ = [
+    "BatchInterrupted",
+    "BatchResult",
+    "RowFailure",
+    "plan_outputs",
+    "read_inventory",
+    "run_batch",
+]
 
 MAX_INVENTORY_BYTES = 256 * 1024 * 1024
 
@@ -69,22 +79,28 @@ class BatchResult:
         }
 
 
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a batch. ``written`` lists the profiles this run put in
+    place before it stopped, counted on disk (a worker may finish a file whose result never
+    reached the parent); no temporary file is left. ``result`` holds the failures seen."""
+
+    def __init__(self, result: BatchResult, written: list[Path], out_dir: Path) -> None:
+        super().__init__(f"interrupted: {len(written)} of {result.total} profiles written")
+        self.result = result
+        self.written = written
+        self.out_dir = out_dir
+
+
 def read_inventory(path: str | Path) -> list[Row]:
     """The rows of a CSV (header row first) or JSON (a list of objects) inventory."""
     p = Path(path)
     shown = str(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_INVENTORY_BYTES:
-            raise SpecError(
-                f"inventory is {size} bytes, over the {MAX_INVENTORY_BYTES} limit",
-                location=Location(shown),
-            )
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise SpecError("inventory not found", location=Location(shown)) from None
-    except IsADirectoryError:
-        raise SpecError("inventory is a folder", location=Location(shown)) from None
+
+    def error(problem: str) -> SpecError:
+        return SpecError(f"inventory {problem}", location=Location(shown))
+
+    # Regular files only, bounded: a FIFO would hang, /dev/zero would never end.
+    raw = read_limited(p, MAX_INVENTORY_BYTES, error=error)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -101,6 +117,12 @@ def _json_rows(text: str, shown: str) -> list[Row]:
         raise SpecError(
             f"inventory is not valid JSON: {exc.msg}", location=Location(shown, exc.lineno)
         ) from None
+    except ValueError:  # a number of more than 4,300 digits (Python's conversion limit)
+        raise SpecError(
+            "inventory holds a number too long to read", location=Location(shown)
+        ) from None
+    except RecursionError:  # "[[[[...]]]]" nested thousands deep
+        raise SpecError("inventory is nested too deeply", location=Location(shown)) from None
     if not isinstance(data, list):
         raise SpecError("a JSON inventory must be a list of objects", location=Location(shown))
     rows = []
@@ -156,24 +178,45 @@ def _name_template(builder: Builder, template: str | None) -> str:
 
 def plan_outputs(rows: Sequence[Row], out_dir: Path, template: str) -> list[Path]:
     """Each row's output file; refuses duplicates and names that leave ``out_dir``."""
-    from jinja2 import StrictUndefined, TemplateError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    planned, failures = _plan(rows, out_dir, template)
+    if failures:
+        raise SpecError(failures[0].reason, location=rows[failures[0].row - 1].where)
+    return [target for _row, target in planned]
 
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+def _plan(
+    rows: Sequence[Row], out_dir: Path, template: str
+) -> tuple[list[tuple[Row, Path]], list[RowFailure]]:
+    """Each row with its output file, and a failure for each row whose --name does not
+    render (it goes past a template bound, divides by zero...): the other rows go on.
+    Duplicates and names that leave ``out_dir`` are refused for the whole batch."""
+    from jinja2 import TemplateError, UndefinedError
+
+    from mobileconfig.spec.template import bounded_render, compile_template, template_problem
+
     try:
-        compiled = env.from_string(template)
+        compiled = compile_template(template)
     except TemplateError as exc:
         raise SpecError(f"--name: bad template: {exc.message}") from None
     root = out_dir.resolve()
     seen: dict[Path, int] = {}
-    out = []
+    out: list[tuple[Row, Path]] = []
+    failures: list[RowFailure] = []
     for row in rows:
         try:
-            name = compiled.render(row.values).strip()
-        except TemplateError as exc:
+            name = bounded_render(compiled, row.values).strip()
+        except UndefinedError as exc:  # a misspelt column: every row's problem, say it once
             raise SpecError(
                 f"row {row.number}: --name: {exc.message}", location=row.where
             ) from None
+        except Exception as exc:  # a bound, 1/0...: the value's error, this row's alone
+            reason = f"row {row.number}: --name: {template_problem(exc)}"
+            failures.append(RowFailure(row.number, str(row.where), reason))
+            continue
+        if "\x00" in name:  # from a cell: this row's problem, not the batch's
+            reason = f"row {row.number}: --name: the output name has a NUL byte"
+            failures.append(RowFailure(row.number, str(row.where), reason))
+            continue
         if not name or name in (".", ".."):
             raise SpecError(f"row {row.number}: the output name is empty", location=row.where)
         target = (root / name).resolve()
@@ -190,8 +233,8 @@ def plan_outputs(rows: Sequence[Row], out_dir: Path, template: str) -> list[Path
                 "--name '{{ user }}.mobileconfig'",
             )
         seen[target] = row.number
-        out.append(target)
-    return out
+        out.append((row, target))
+    return out, failures
 
 
 # -- workers ---------------------------------------------------------------------------
@@ -225,7 +268,7 @@ def _build_row(task: tuple[int, str, dict[str, Any], str]) -> tuple[int, str, st
         if parent not in _MADE:
             os.makedirs(parent, exist_ok=True)
             _MADE.add(parent)
-        mode = 0o600 if result.holds_private_key else 0o644
+        mode = 0o600 if result.holds_secret else 0o644
         write_atomic(target, result.data, mode=mode, durable=False)  # synced once at the end
     except ValidationFailed as exc:
         first = exc.report.blocking[0] if exc.report.blocking else None
@@ -273,18 +316,31 @@ def run_batch(
     if not rows:
         raise SpecError("the inventory has no rows", location=Location(str(inventory)))
     folder = Path(out_dir)
-    if folder.exists() and not folder.is_dir():
-        raise SpecError("--out-dir is not a folder", location=Location(str(out_dir)))
-    folder.mkdir(parents=True, exist_ok=True)
-    targets = plan_outputs(rows, folder, _name_template(builder, name))
-    result = BatchResult(total=len(rows))
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise SpecError("--out-dir is not a folder", location=Location(str(out_dir)))
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:  # under a file, read-only, a NUL, a name too long
+        reason = exc.strerror if isinstance(exc, OSError) else "the path has a NUL byte"
+        raise SpecError(
+            f"cannot create the --out-dir folder: {reason}", location=Location(str(out_dir))
+        ) from None
+    planned, name_failures = _plan(rows, folder, _name_template(builder, name))
+    result = BatchResult(total=len(rows), failures=name_failures)
+    if name_failures and fail_fast:
+        return result
     if rows and sign is not False:
         # Load the signer once, here, so that forked workers inherit it instead of each
         # opening the PKCS#12 again (about 50 ms for an RSA key).
         with contextlib.suppress(MobileconfigError):  # a bad row reports its own error
             builder.signer_for(builder.source({**(variables or {}), **rows[0].values}))
+    if rows and fmt == "xml":
+        # Compile the spec's skeleton once, here, for every worker to fill (a templated
+        # spec; see mobileconfig.skeleton); it is checked against a full build of row 1.
+        with contextlib.suppress(MobileconfigError):
+            builder.prepare({**(variables or {}), **rows[0].values}, at=at, sign=sign)
     tasks: list[tuple[int, str, dict[str, Any], str]] = []
-    for row, target in zip(rows, targets, strict=True):
+    for row, target in planned:
         if resume and target.exists() and _complete(target):
             result.skipped += 1
             continue
@@ -300,8 +356,11 @@ def run_batch(
     }
     n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
     bar = _progress(len(tasks)) if progress else None
+    outputs = [Path(task[3]) for task in tasks]
+    before = [_file_identity(path) for path in outputs]
+    results = _results(tasks, n_jobs)
     try:
-        for number, where, error in _results(tasks, n_jobs):
+        for number, where, error in results:
             if error is None:
                 result.built += 1
             else:
@@ -310,6 +369,14 @@ def run_batch(
                 bar.update(1)
             if error is not None and fail_fast:
                 break
+    except KeyboardInterrupt:
+        with _second_interrupt_ignored():  # a second Ctrl-C must not cut the count short
+            results.close()  # ends the workers; each removes its temporary file first
+            written = [p for p, w in zip(outputs, before, strict=True) if _file_identity(p) != w]
+            _remove_temporary_files(outputs)
+        result.built = len(written)
+        result.failures.sort(key=lambda f: f.row)
+        raise BatchInterrupted(result, written, folder) from None
     finally:
         if bar is not None:
             bar.close()
@@ -319,17 +386,85 @@ def run_batch(
     return result
 
 
+def _file_identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells a file put in place by this run from the one that was there before."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _remove_temporary_files(planned: Sequence[Path]) -> None:
+    """Remove any ``.NAME.*.tmp`` of a planned output: the writer removes its own even when
+    stopped, so this only matters if a worker died without running its clean-up."""
+    names: dict[Path, set[str]] = {}
+    for path in planned:
+        names.setdefault(path.parent, set()).add(path.name)
+    for parent, wanted in names.items():
+        with contextlib.suppress(OSError), os.scandir(parent) as entries:
+            for entry in entries:
+                stem = entry.name[1:].rsplit(".", 2)[0] if entry.name.endswith(".tmp") else ""
+                if entry.name.startswith(".") and stem in wanted:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+
+
+@contextlib.contextmanager
+def _second_interrupt_ignored() -> Generator[None, None, None]:
+    """SIGINT ignored for the block (main thread only: elsewhere nothing is changed)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ignore_sigint() -> None:
+    """In each worker: Ctrl-C reaches the whole process group; only the parent acts on it
+    (it ends the workers with SIGTERM, which a write in progress holds until its temporary
+    file is removed). Without this every worker would print a KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _results(
     tasks: list[tuple[int, str, dict[str, Any], str]], jobs: int
-) -> Iterator[tuple[int, str, str | None]]:
+) -> Generator[tuple[int, str, str | None], None, None]:
+    """Each row's (number, where, error); rows built in ``jobs`` forked workers.
+
+    Workers inherit the tasks and the builder (with its skeleton, certificates and signer)
+    when forked, take chunks of rows by index range, build and write them, and send back
+    only how many they built and the failures; the parent counts and shows progress."""
     if jobs == 1 or len(tasks) < 2:
         for task in tasks:
             yield _build_row(task)
         return
+    _STATE["tasks"] = tasks
+    size = max(1, min(128, len(tasks) // (jobs * 32)))
+    chunks = [(start, min(start + size, len(tasks))) for start in range(0, len(tasks), size)]
     context = multiprocessing.get_context("fork")
-    chunk = max(1, min(64, len(tasks) // (jobs * 8) or 1))
-    with context.Pool(jobs) as pool:
-        yield from pool.imap_unordered(_build_row, tasks, chunksize=chunk)
+    with context.Pool(jobs, initializer=_ignore_sigint) as pool:
+        for built, failures in pool.imap_unordered(_build_chunk, chunks):
+            yield from failures
+            for _ in range(built):
+                yield 0, "", None
+
+
+def _build_chunk(
+    chunk: tuple[int, int],
+) -> tuple[int, list[tuple[int, str, str | None]]]:
+    """In a worker: build rows ``start`` to ``end`` of the inherited tasks."""
+    built, failures = 0, []
+    for task in _STATE["tasks"][chunk[0] : chunk[1]]:
+        outcome = _build_row(task)
+        if outcome[2] is None:
+            built += 1
+        else:
+            failures.append(outcome)
+    return built, failures
 
 
 def _progress(total: int) -> Any:

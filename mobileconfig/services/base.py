@@ -35,6 +35,7 @@ from mobileconfig.services.references import CertRef, IdentityRef, References
 from mobileconfig.spec._base import SpecModel
 
 __all__ = [
+    "USE_PURPOSES",
     "BroughtCertificate",
     "CompileContext",
     "Host",
@@ -46,7 +47,45 @@ __all__ = [
     "Service",
     "Stage",
     "dotted",
+    "usage_problems",
 ]
+
+#: What an identity is used for (the ``use`` of :func:`usage_problems`), in words.
+USE_PURPOSES = {
+    "client": "client authentication",
+    "signing": "S/MIME signing",
+    "encryption": "S/MIME encryption",
+}
+
+
+def usage_problems(cert: Certificate, use: str) -> list[str]:
+    """Why ``cert`` is not made for ``use`` (``client``, ``signing``, ``encryption``): the
+    extendedKeyUsage and keyUsage it lacks; empty when it is fit. Shared by the spec's
+    services and the checks of a received profile (MC408)."""
+    wanted = {
+        "client": (ExtendedKeyUsageOID.CLIENT_AUTH, "clientAuth"),
+        "signing": (ExtendedKeyUsageOID.EMAIL_PROTECTION, "emailProtection"),
+        "encryption": (ExtendedKeyUsageOID.EMAIL_PROTECTION, "emailProtection"),
+    }[use]
+    problems: list[str] = []
+    eku = cert.extended_key_usage
+    if (
+        eku is not None
+        and wanted[0] not in eku
+        and (ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku)
+    ):
+        problems.append(f"its extendedKeyUsage lacks {wanted[1]}")
+    ku = cert.key_usage
+    if ku is not None:
+        if use in ("client", "signing") and not ku.digital_signature:
+            problems.append("its keyUsage lacks digitalSignature")
+        if use == "encryption":
+            if cert.key_type == "RSA" and not ku.key_encipherment:
+                problems.append("its keyUsage lacks keyEncipherment")
+            if cert.key_type == "EC" and not ku.key_agreement:
+                problems.append("its keyUsage lacks keyAgreement")
+    return problems
+
 
 PathKey = tuple[str | int, ...]
 #: The spec's place of a key path: ``locate("mail", 0, "smime", "signing")``.
@@ -176,7 +215,25 @@ class CompileContext:
     leaves: list[Certificate] = field(default_factory=list)
     """The identities' own certificates (checked with the chains, never installed alone)."""
     brought: list[BroughtCertificate] = field(default_factory=list)
+    mdm: str | None = None
+    """The MDM the profile is for (``mdm:``): its variables are filled in per device."""
+    uuid: Callable[[str, str], str] = field(default=derive_uuid, repr=False)
+    """Derives a payload's PayloadUUID from the profile's and its identifiers (a per-row
+    fill passes one without a cache: its identifiers are new every row)."""
     _ids: set[str] = field(default_factory=set, init=False, repr=False)
+
+    def depends(self, value: str | None, path: Sequence[str | int], check: str) -> bool:
+        """True, with MC030, when ``value`` holds a variable of the spec's MDM: ``check``
+        cannot be made before the MDM fills it in."""
+        from mobileconfig.mdm import depends_on_variable, variable_finding
+
+        if value is None or not depends_on_variable(value, self.mdm):
+            return False
+        assert self.mdm is not None
+        self.findings.append(
+            variable_finding(self.mdm, value, dotted(path), check, self.loc(*path))
+        )
+        return True
 
     @property
     def bundle(self) -> list[Certificate]:
@@ -197,7 +254,7 @@ class CompileContext:
         self._ids.add(pid)
         return {
             "PayloadIdentifier": pid,
-            "PayloadUUID": derive_uuid(self.identifier, pid),
+            "PayloadUUID": self.uuid(self.identifier, pid),
             "PayloadDisplayName": display,
         }
 
@@ -223,8 +280,22 @@ class CompileContext:
         )
         return payload
 
+    def placeholder(self, secret: Secret) -> bool:
+        """True when ``secret`` is written inline as one variable of the spec's MDM and
+        nothing else (``$FLEET_VAR_NDES_SCEP_CHALLENGE``): the MDM puts the secret in, so the
+        spec holds none and nothing secret is embedded."""
+        from mobileconfig.mdm import find_variables
+
+        if self.mdm is None or not secret.plain:
+            return False
+        value = secret.reveal()
+        found = find_variables(value, self.mdm)
+        return len(found) == 1 and found[0].text == value.strip()
+
     def inline(self, secret: Secret, path: Sequence[str | int], what: str) -> None:
         """The finding for a secret written in the spec itself, if it is."""
+        if self.placeholder(secret):
+            return
         inline = inline_secret_finding(secret, what=what, location=self.loc(*path))
         if inline is not None:
             self.findings.append(inline)
@@ -234,6 +305,8 @@ class CompileContext:
         if secret is None:
             return None
         where = self.loc(*path)
+        if self.placeholder(secret):
+            return secret.reveal()  # the MDM's variable, as written: no secret is embedded
         self.inline(secret, path, what)
         self.findings.append(
             make_finding(
@@ -282,13 +355,28 @@ class CompileContext:
         purpose: Literal["tls", "ikev2", "eap"] = "tls",
         anchors: Sequence[Certificate] | None = None,
     ) -> list[Certificate]:
-        """Apple's TLS rules for the server's chain the spec gives (none: nothing to do)."""
+        """Apple's TLS rules for the server's chain the spec gives; without one, MC511 says
+        what was not checked (a RADIUS server's trust has its own findings)."""
         if value is None:
+            if purpose != "eap":
+                shown = f"{host}: its" if host else "the server's"
+                self.findings.append(
+                    make_finding(
+                        "MC511",
+                        f"{dotted(path)}: {shown} certificate was not checked against Apple's "
+                        "TLS rules (name, serverAuth, key, validity, chain): the section gives "
+                        "no server_certificate",
+                        location=self.loc(*path),
+                    )
+                )
             return []
+        # A host the MDM fills in per device: every rule but the name check still applies.
+        per_device = self.depends(host, path, f"the name check of {setting}")
         cpath = (*path, "server_certificate")
         chain, public = self.server_chain(value, cpath)
         self.findings.extend(
-            check_server_certificate(
+            f
+            for f in check_server_certificate(
                 host,
                 chain,
                 bundle=self.bundle,
@@ -300,6 +388,7 @@ class CompileContext:
                 expiry_warning=self.expiry_warning,
                 setting=setting,
             )
+            if not (per_device and f.code == "MC501")
         )
         return chain
 
@@ -308,34 +397,9 @@ class CompileContext:
         cert = ref.certificate
         if cert is None:
             return
-        wanted = {
-            "client": (ExtendedKeyUsageOID.CLIENT_AUTH, "clientAuth"),
-            "signing": (ExtendedKeyUsageOID.EMAIL_PROTECTION, "emailProtection"),
-            "encryption": (ExtendedKeyUsageOID.EMAIL_PROTECTION, "emailProtection"),
-        }[use]
-        problems: list[str] = []
-        eku = cert.extended_key_usage
-        if (
-            eku is not None
-            and wanted[0] not in eku
-            and (ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku)
-        ):
-            problems.append(f"its extendedKeyUsage lacks {wanted[1]}")
-        ku = cert.key_usage
-        if ku is not None:
-            if use in ("client", "signing") and not ku.digital_signature:
-                problems.append("its keyUsage lacks digitalSignature")
-            if use == "encryption":
-                if cert.key_type == "RSA" and not ku.key_encipherment:
-                    problems.append("its keyUsage lacks keyEncipherment")
-                if cert.key_type == "EC" and not ku.key_agreement:
-                    problems.append("its keyUsage lacks keyAgreement")
+        problems = usage_problems(cert, use)
         if problems:
-            purpose = {
-                "client": "client authentication",
-                "signing": "S/MIME signing",
-                "encryption": "S/MIME encryption",
-            }[use]
+            purpose = USE_PURPOSES[use]
             self.findings.append(
                 make_finding(
                     "MC408",

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
-import glob
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from mobileconfig.errors import CertificateError, Location, SpecError
+from mobileconfig.files import MAX_GLOB_ENTRIES, GlobTooBroad, bounded_glob, path_problem
 from mobileconfig.findings import Finding, make_finding
+from mobileconfig.mdm import scan_values
 from mobileconfig.payloads.base import Payload, Profile, RawPayload, derive_uuid
 from mobileconfig.payloads.certificates import (
     CertificatePayload,
@@ -30,7 +30,7 @@ from mobileconfig.payloads.certificates import (
     PKCS1CertificatePayload,
     RootCertificatePayload,
 )
-from mobileconfig.pki.certs import Certificate, load_certificate_file
+from mobileconfig.pki.certs import MAX_CERTIFICATES_PER_FILE, Certificate, load_certificate_file
 from mobileconfig.pki.paths import issuer_depths
 from mobileconfig.services.base import CompileContext
 from mobileconfig.services.references import CertRef, IdentityRef, References
@@ -43,6 +43,7 @@ from mobileconfig.spec.model import (
     parse_duration,
     parse_time,
 )
+from mobileconfig.spec.problems import spec_problems
 
 __all__ = [
     "BundledCertificate",
@@ -92,6 +93,9 @@ class CompiledProfile:
     source: SpecSource | None = None
     leaves: list[Certificate] = field(default_factory=list)  # identities' own certificates
     identities: dict[str, IdentityRef] = field(default_factory=dict)  # by name
+    #: The compile context as the services left it (references, identifier, platforms):
+    #: a caller that compiles one service section again (the builder's per-row fill) uses it.
+    context: CompileContext | None = field(default=None, repr=False)
 
 
 def read_spec(path: str | Path, *, display: str | None = None) -> tuple[LoadedYAML, Path]:
@@ -128,12 +132,47 @@ def check_spec(
     loaded: LoadedYAML, base_dir: Path, variables: Mapping[str, Any] | None = None
 ) -> SpecSource:
     """Render templated values with ``variables`` (always: an undefined one is an error),
-    then check the result against :class:`ProfileSpec`."""
+    then check the result against :class:`ProfileSpec`.
+
+    With ``mdm:`` naming an MDM whose variables look like Jinja2 (Intune, SimpleMDM), its
+    ``{{name}}`` placeholders are made literal first (mobileconfig.mdm.protect_values)."""
+    from mobileconfig.mdm import protect_values, spec_mdm
     from mobileconfig.spec.template import has_templates, render_values
 
     if has_templates(loaded.value):
-        loaded = render_values(loaded, variables or {})
+        mdm_key = spec_mdm(loaded.value)
+        if mdm_key is not None:
+            protected = protect_values(loaded.value, mdm_key, template_names=variables or {})
+            loaded = LoadedYAML(protected, loaded.file, loaded.lines)
+        try:
+            loaded = render_values(loaded, variables or {})
+        except SpecError as exc:
+            raise _maybe_mdm(exc, mdm_key) from None
     return _check(loaded, base_dir)
+
+
+def _maybe_mdm(exc: SpecError, mdm_key: str | None) -> SpecError:
+    """An undefined ``{{name}}`` that an MDM documents: say which ``mdm:`` would keep it."""
+    from mobileconfig.mdm import guess_mdms
+
+    prefix = "undefined variable in template: "
+    if mdm_key is not None or not exc.message.startswith(prefix):
+        return exc
+    name = exc.message.removeprefix(prefix).strip("'\"")
+    hits = [m for m in guess_mdms("{{" + name + "}}") if m in ("intune", "simplemdm")]
+    if hits:
+        exc.hint = (
+            f"{{{{{name}}}}} is a variable of {hits[0]}: set mdm: {hits[0]} (or --mdm "
+            f"{hits[0]}) to keep it for the MDM, or pass it with --var NAME=VALUE"
+        )
+    return exc
+
+
+def with_mdm(loaded: LoadedYAML, mdm_key: str | None) -> LoadedYAML:
+    """``loaded`` with ``mdm:`` set to ``mdm_key`` (``--mdm``), which wins over the spec's."""
+    if mdm_key is None or not isinstance(loaded.value, dict):
+        return loaded
+    return LoadedYAML({**loaded.value, "mdm": mdm_key}, loaded.file, loaded.lines)
 
 
 def _check(loaded: LoadedYAML, base_dir: Path) -> SpecSource:
@@ -145,7 +184,7 @@ def _check(loaded: LoadedYAML, base_dir: Path) -> SpecSource:
     try:
         spec = ProfileSpec.model_validate(loaded.value, context={"base_dir": base_dir})
     except ValidationError as exc:
-        raise _spec_error(exc, loaded) from None
+        raise spec_problems(exc, loaded, ProfileSpec) from None
     sections = (
         spec.certificates,
         spec.payloads,
@@ -160,91 +199,6 @@ def _check(loaded: LoadedYAML, base_dir: Path) -> SpecSource:
     return SpecSource(spec, loaded, base_dir)
 
 
-# -- pydantic errors into one line naming the place ---------------------------------
-
-
-def _spec_error(exc: ValidationError, loaded: LoadedYAML) -> SpecError:
-    errors = [(_navigable(e["loc"], loaded.value), e) for e in exc.errors()]
-
-    def rank(item: tuple[tuple[str | int, ...], Any]) -> tuple[int, int]:
-        loc, e = item
-        kind = e["type"]
-        target = _value_at(loaded.value, loc)
-        mismatch = kind.endswith("_type") and isinstance(target, dict | list)
-        return ({"extra_forbidden": 0, "missing": 1}.get(kind, 3 if mismatch else 2), -len(loc))
-
-    loc, err = sorted(errors, key=rank)[0]
-    where = loaded.location(loc)
-    dotted = _dotted(loc)
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        valid = _valid_keys(loc[:-1])
-        near = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-        hint = (
-            f"did you mean {near[0]!r}?"
-            if near
-            else (f"valid keys here: {', '.join(sorted(valid))}" if valid else None)
-        )
-        return SpecError(f"unknown key {key!r}", location=where, hint=hint)
-    if kind == "missing":
-        return SpecError(f"missing required key {dotted!r}", location=where)
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    what = f"{dotted}: " if dotted else ""
-    return SpecError(f"{what}{msg}", location=where)
-
-
-def _navigable(loc: tuple[Any, ...], data: Any) -> tuple[str | int, ...]:
-    out: list[str | int] = []
-    cur = data
-    for part in loc:
-        if isinstance(cur, dict) and isinstance(part, str) and (part in cur or part == loc[-1]):
-            out.append(part)
-            cur = cur.get(part)
-        elif isinstance(cur, list) and isinstance(part, int):
-            out.append(part)
-            cur = cur[part] if part < len(cur) else None
-        # anything else is pydantic's name for a union branch: skip it
-    return tuple(out)
-
-
-def _value_at(data: Any, loc: tuple[str | int, ...]) -> Any:
-    cur = data
-    for part in loc:
-        try:
-            cur = cur[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return cur
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in get_args(annotation) for m in _models_in(arg)]
-
-
-def _valid_keys(loc: tuple[str | int, ...]) -> list[str]:
-    models: list[type[BaseModel]] = [ProfileSpec]
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        nxt: list[type[BaseModel]] = []
-        for m in models:
-            for fname, info in m.model_fields.items():
-                if part in (fname, info.alias):
-                    nxt.extend(_models_in(info.annotation))
-        models = nxt
-    return sorted({info.alias or fname for m in models for fname, info in m.model_fields.items()})
-
-
 # -- certificates --------------------------------------------------------------------
 
 
@@ -253,9 +207,20 @@ def expand_entry(
 ) -> list[tuple[Path, str]]:
     raw = entry.path
     base = src.base_dir
+    problem = path_problem(raw)
+    if problem:
+        raise SpecError(f"certificate path {raw!r} {problem}", location=where)
     pattern = raw if Path(raw).is_absolute() else str(base / raw)
     if _GLOB_CHARS.search(raw):
-        matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        try:  # bounded: '/**' would walk the whole disk, a link loop for ever
+            found = bounded_glob(pattern)
+        except GlobTooBroad:
+            raise SpecError(
+                f"{raw!r} looks at more than {MAX_GLOB_ENTRIES} files and folders",
+                location=where,
+                hint="narrow the pattern to the folder that holds the certificates",
+            ) from None
+        matches = [p for p in found if _is_file(p)]
         matches = [p for p in matches if p.suffix.lower() in CERT_SUFFIXES or not p.suffix]
         if not matches:
             raise SpecError(
@@ -265,9 +230,9 @@ def expand_entry(
             )
         return [(p, _display(p, base)) for p in matches]
     path = Path(pattern)
-    if path.is_dir():
+    if _is_dir(path, where):
         files = sorted(
-            p for p in path.iterdir() if p.is_file() and p.suffix.lower() in CERT_SUFFIXES
+            p for p in path.iterdir() if _is_file(p) and p.suffix.lower() in CERT_SUFFIXES
         )
         if not files:
             raise SpecError(
@@ -275,7 +240,7 @@ def expand_entry(
                 location=where,
             )
         return [(p, _display(p, base)) for p in files]
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a link loop is read, and says so
         raise SpecError(
             f"certificate file {raw!r} not found",
             location=where,
@@ -284,10 +249,26 @@ def expand_entry(
     return [(path, _display(path, base))]
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long, a link loop: not a file to read
+        return False
+
+
+def _is_dir(path: Path, where: Location) -> bool:
+    try:
+        return path.is_dir()
+    except OSError as exc:
+        raise SpecError(
+            f"certificate path {str(path)!r} cannot be read: {exc.strerror}", location=where
+        ) from None
+
+
 def _display(path: Path, base: Path) -> str:
     try:
         return str(path.resolve().relative_to(base))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symbolic link loop
         return str(path)
 
 
@@ -322,6 +303,12 @@ def collect_certificates(
                 raise CertificateError(
                     f"{exc.location or shown}: {exc.message}", location=where, hint=exc.hint
                 ) from None
+            if len(seen) + len(certs) > MAX_CERTIFICATES_PER_FILE:
+                raise SpecError(
+                    f"the spec's certificates come to more than {MAX_CERTIFICATES_PER_FILE}",
+                    location=where,
+                    hint="keep only the certificates the profile needs",
+                )
             for cert in certs:
                 cert.origin = where
                 if cert.sha256 in seen:
@@ -441,11 +428,12 @@ def compile_spec(
     ctx = CompileContext(
         References(),
         identifier=spec.identifier,
-        platforms=spec.platforms,
+        platforms=spec.platform_names,
         base_dir=src.base_dir,
         location=src.location,
         at=at or parse_time(spec.validate_.at),
         expiry_warning=parse_duration(spec.validate_.expiry_warning),
+        mdm=spec.mdm,
     )
     # Identities first: they name what the other services refer to, and a PKCS#12 may bring
     # an intermediate the profile must install too.
@@ -466,6 +454,14 @@ def compile_spec(
     payloads.extend(enrolled)
     payloads.extend(compile_stage(ctx, spec, "services"))
     findings.extend(ctx.findings)
+    findings.extend(
+        scan_values(
+            src.loaded.value,
+            spec.mdm,
+            declared=spec.mdm_variables,
+            locate=src.loaded.location,
+        )
+    )
     removal_password = spec.removal.password if isinstance(spec.removal, RemovalPassword) else None
     payloads.extend(raw_payloads(spec.identifier, spec.payloads))
     top: dict[str, Any] = {
@@ -491,4 +487,6 @@ def compile_spec(
         when = parse_time(spec.removal_date)
         top["RemovalDate"] = when.replace(tzinfo=None) if when else None
     profile = Profile.model_validate({k: v for k, v in top.items() if v is not None})
-    return CompiledProfile(profile, bundle, findings, src, ctx.leaves, ctx.refs.identities)
+    return CompiledProfile(
+        profile, bundle, findings, src, ctx.leaves, ctx.refs.identities, context=ctx
+    )
