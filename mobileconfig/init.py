@@ -15,6 +15,7 @@ set. It is written atomically, and an existing file is replaced only with ``--fo
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import json
 import os
@@ -53,6 +54,8 @@ class _CertFile:
     path: Path
     entry: str  # the path as written in the spec
     certificates: list[Certificate]
+    why_out: str | None = None  # why the file is left out (commented out in the spec)
+    notes: list[str] = field(default_factory=list)  # about certificates inside a listed file
 
 
 @dataclass
@@ -78,6 +81,10 @@ class Scaffold:
     #: Files not used: (path as given, path as written in the spec, why).
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     missing_issuers: list[str] = field(default_factory=list)
+    #: The certificates: entries written (folders, globs, files).
+    entries: list[str] = field(default_factory=list)
+    #: Certificate files written commented out: (path as in the spec, why).
+    excluded: list[tuple[str, str]] = field(default_factory=list)
 
 
 # -- YAML text ------------------------------------------------------------------------------
@@ -97,7 +104,11 @@ def _scalar(value: str) -> str:
 
 
 def _comment(text: str) -> str:
-    return " ".join(text.split())
+    """``text`` on one line for a YAML comment: controls and bidi characters escaped (YAML
+    refuses the first, and neither belongs in a file people read in a terminal)."""
+    from mobileconfig.text import printable
+
+    return printable(" ".join(text.split()))
 
 
 def _day(cert: Certificate) -> str:
@@ -140,6 +151,14 @@ def _entry(path: Path, spec_dir: Path) -> str:
         rel = str(path.resolve())
     text = Path(rel).as_posix()
     return glob.escape(text) if _GLOB_CHARS.search(text) else text
+
+
+def _entry_plain(path: Path, spec_dir: Path) -> str:
+    """``path`` relative to ``spec_dir``, as written, without glob escapes."""
+    try:
+        return Path(os.path.relpath(path.resolve(), spec_dir.resolve())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return str(path.resolve())
 
 
 def _identity_name(stem: str, taken: set[str]) -> str:
@@ -194,11 +213,15 @@ def scaffold_spec(
     name: str | None = None,
     spec_name: str = "profile.yaml",
     command: str | None = None,
+    at: dt.datetime | None = None,
 ) -> Scaffold:
     """The text of a commented spec for the certificates and PKCS#12 files in ``folder``.
 
     Paths in the spec are relative to ``spec_dir`` (the folder the spec will be written
-    to; default: the current folder). Raises :class:`MobileconfigError` (one line) when
+    to; default: the current folder). A folder whose certificate files all go in is written
+    as the folder (or a glob), so a file added later is picked up; a file whose CAs have all
+    expired or are not yet valid at ``at`` (default: now) is written commented out, with
+    the reason. Raises :class:`MobileconfigError` (one line) when
     ``folder`` is not a folder, holds nothing usable, or ``identifier`` is not reverse DNS.
     """
     from mobileconfig.pki.certs import load_certificate_file
@@ -238,7 +261,9 @@ def scaffold_spec(
             continue
         if suffix in _P12_SUFFIXES:
             try:
-                data = path.read_bytes()
+                from mobileconfig.files import read_limited  # a FIFO would hang read_bytes()
+
+                data = read_limited(path, 1024 * 1024, error=IdentityError)
                 fmt: str | None = _pkcs12_format(data, shown)
             except OSError as exc:
                 skipped.append((shown, entry, f"cannot read: {exc.strerror}"))
@@ -274,7 +299,10 @@ def scaffold_spec(
             hint="a profile installs the CAs that issued them; give the CAs' folder",
         )
 
+    when = at or dt.datetime.now(dt.UTC)
     depth = _depths(certs)
+    for f in certs:
+        _judge_file(f, when)
     subjects = {c.subject_der for f in certs for c in f.certificates}
 
     def order(f: _CertFile) -> tuple[int, int, str]:
@@ -282,12 +310,14 @@ def scaffold_spec(
         return (0 if is_ca else 1, min(depth[c.sha256] for c in f.certificates), f.entry)
 
     certs.sort(key=order)
+    included = [f for f in certs if f.why_out is None]
     result = Scaffold(text="", skipped=skipped)
     orgs: Counter[str] = Counter()
     missing: list[str] = []
-    for f in certs:
-        listed = any(c.is_ca for c in f.certificates)
+    for f in included:
         for c in f.certificates:
+            if not c.is_ca or not _valid(c, when):
+                continue
             role = _role(c)
             if role == "root":
                 result.roots += 1
@@ -296,12 +326,7 @@ def scaffold_spec(
                         orgs[str(attr.value)] += 1
             elif role == "intermediate":
                 result.intermediates += 1
-            if (
-                listed
-                and not c.self_issued
-                and c.issuer_der not in subjects
-                and c.issuer_text not in missing
-            ):
+            if not c.self_issued and c.issuer_der not in subjects and c.issuer_text not in missing:
                 missing.append(c.issuer_text)
     result.missing_issuers = missing
     organization = orgs.most_common(1)[0][0] if orgs else None
@@ -337,32 +362,38 @@ def scaffold_spec(
 
     if certs:
         add("")
-        any_listed = any(c.is_ca for f in certs for c in f.certificates)
-        add("certificates:" if any_listed else "certificates: []")
-        for f in certs:
-            listed = any(c.is_ca for c in f.certificates)
+        add("certificates:" if included else "certificates: []")
+        if included:
+            add("  # A folder or a glob takes every certificate file in it, now and later: add a")
+            add("  # renewed CA's file to the folder and the next build installs it.")
+
+        def describe(f: _CertFile) -> None:
             for c in f.certificates:
-                for line in _describe(c):
+                for line in _describe(c, when):
                     add("  # " + line)
                 if c.is_ca and c.sha256 not in rekeyed_noted and rekeyed.get(c.subject_der, 0) > 1:
                     rekeyed_noted.add(c.sha256)
                     add("  #   (same name as another CA here, other key: a re-keyed CA, MC116)")
-            if listed:
-                add(f"  - {_scalar(f.entry)}")
-                result.certificate_files += 1
-                leaves = [c for c in f.certificates if not c.is_ca]
-                if leaves:
-                    add(
-                        "  #   (this file also holds an end-entity certificate: devices do not "
-                        "need it; remove it from the file)"
-                    )
-            else:
+            for note in f.notes:
+                add(f"  #   ({note})")
+
+        for entry, members, why_not in _entries(included, base):
+            if why_not:
+                add(f"  # {_comment(why_not)}")
+            for f in members:
+                describe(f)
+            add(f"  - {_scalar(entry)}")
+            result.entries.append(entry)
+            result.certificate_files += len(members)
+        for f in certs:
+            if f.why_out is None:
+                continue
+            describe(f)
+            add(f"  # - {_scalar(f.entry)}")
+            add(f"  #   (left out: {_comment(f.why_out)})")
+            result.excluded.append((f.entry, f.why_out))
+            if not any(c.is_ca for c in f.certificates):
                 result.left_out += len(f.certificates)
-                add(f"  # - {_scalar(f.entry)}")
-                add(
-                    "  #   (left out: not a CA. A server's certificate belongs on the server, "
-                    "a user's in an identity.)"
-                )
         for issuer in missing:
             add(
                 "  # Not in this folder: the issuer "
@@ -401,12 +432,133 @@ def scaffold_spec(
     return result
 
 
-def _describe(cert: Certificate) -> list[str]:
+def _valid(cert: Certificate, when: dt.datetime) -> bool:
+    return cert.not_before <= when <= cert.not_after
+
+
+def _dates(cert: Certificate, when: dt.datetime) -> str:
+    if cert.not_after < when:
+        return f"EXPIRED on {_day(cert)}"
+    if cert.not_before > when:
+        return f"NOT YET VALID: from {cert.not_before:%Y-%m-%d}"
+    return f"until {_day(cert)}"
+
+
+def _describe(cert: Certificate, when: dt.datetime) -> list[str]:
     role = _role(cert)
+    dates = _dates(cert, when)
     if role == "root":
-        return [f"root: {_comment(cert.subject_text)}, until {_day(cert)}"]
+        return [f"root: {_comment(cert.subject_text)}, {dates}"]
     issuer = _comment(cert.issuer_common_name or cert.issuer_text)
-    return [f"{role}: {_comment(cert.subject_text)}", f"  issued by {issuer!r}, until {_day(cert)}"]
+    return [f"{role}: {_comment(cert.subject_text)}", f"  issued by {issuer!r}, {dates}"]
+
+
+def _judge_file(f: _CertFile, when: dt.datetime) -> None:
+    """Whether ``f`` goes in: it must hold a CA valid at ``when``; else why not."""
+    cas = [c for c in f.certificates if c.is_ca]
+    if not cas:
+        f.why_out = (
+            "not a CA. A server's certificate belongs on the server, a user's in an identity."
+        )
+        return
+    good = [c for c in cas if _valid(c, when)]
+    if not good:
+        first = cas[0]
+        if first.not_after < when:
+            f.why_out = (
+                f"'{first.display_name}' expired on {_day(first)}; devices refuse what it "
+                "issued (MC103). Put its renewed certificate in the folder."
+            )
+        else:
+            f.why_out = (
+                f"'{first.display_name}' is not valid until {first.not_before:%Y-%m-%d} "
+                "(MC104). Check the clock of the CA that issued it, or list it once it is valid."
+            )
+        return
+    for c in f.certificates:
+        if c.is_ca and not _valid(c, when):
+            state = "expired" if c.not_after < when else "not yet valid"
+            f.notes.append(
+                f"this file also holds '{c.display_name}', {state}: remove it from the file, "
+                "or the build stops with MC103/MC104"
+            )
+    if any(not c.is_ca for c in f.certificates):
+        f.notes.append(
+            "this file also holds an end-entity certificate: devices do not need it; remove "
+            "it from the file"
+        )
+
+
+def _entries(
+    included: Sequence[_CertFile], spec_dir: Path
+) -> list[tuple[str, list[_CertFile], str | None]]:
+    """The certificates: entries for the files that go in, in their order: a folder, when
+    every certificate file the build would read from it goes in; else a glob per suffix
+    (``certs/*.pem``) where that is true of the glob; else the files one by one, with the
+    reason. Each entry: (as written, its files, a comment when files are listed alone)."""
+    from mobileconfig.spec.compile import CERT_SUFFIXES
+
+    chosen = {f.path.resolve() for f in included}
+    folders: dict[Path, list[_CertFile]] = {}
+    for f in included:
+        folders.setdefault(f.path.parent.resolve(), []).append(f)
+    here = spec_dir.resolve()
+    entry_of: dict[Path, tuple[str, str | None]] = {}  # file -> (entry, note)
+    for folder, members in folders.items():
+        # What the build reads for a folder entry, and for each glob: expand_entry's rules.
+        as_folder = [
+            p.resolve()
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in CERT_SUFFIXES
+        ]
+        folder_entry = _entry(folder, spec_dir)
+        plain = not _GLOB_CHARS.search(folder_entry) and folder_entry == _entry_plain(
+            folder, spec_dir
+        )
+        if folder != here and plain and all(p in chosen for p in as_folder):
+            for f in members:
+                entry_of[f.path.resolve()] = (folder_entry, None)
+            continue
+        left = sorted({p.name for p in as_folder if p not in chosen})
+        shown = ", ".join(left[:3]) + (" and more" if len(left) > 3 else "")
+        where = folder_entry if folder != here else "this folder"
+        note = (
+            f"listed file by file: {where} also holds {shown}, which must not go in; move "
+            "them out and list the folder instead"
+        )
+        by_suffix: dict[str, list[_CertFile]] = {}
+        for f in members:
+            by_suffix.setdefault(f.path.suffix, []).append(f)
+        for suffix, group in by_suffix.items():
+            pattern = f"*{suffix}"
+            prefix = "" if folder == here else folder_entry + "/"
+            matched = [Path(m).resolve() for m in glob.glob(str(folder / pattern))]
+            if (
+                plain
+                and suffix
+                and not _GLOB_CHARS.search(suffix)
+                and all(m in chosen for m in matched)
+            ):
+                for f in group:
+                    entry_of[f.path.resolve()] = (prefix + pattern, None)
+            else:
+                for f in group:
+                    entry_of[f.path.resolve()] = (f.entry, note)
+    out: list[tuple[str, list[_CertFile], str | None]] = []
+    index: dict[str, int] = {}
+    said: set[str] = set()  # a folder's note is said once
+    for f in included:
+        entry, why = entry_of[f.path.resolve()]
+        if entry in index:
+            out[index[entry]][1].append(f)
+            continue
+        index[entry] = len(out)
+        if why is not None and why in said:
+            why = None
+        if why is not None:
+            said.add(why)
+        out.append((entry, [f], why))
+    return out
 
 
 def _description(result: Scaffold, identities: int) -> str:

@@ -18,19 +18,13 @@ if str(TESTS) not in sys.path:
 from pki import TestPKI  # noqa: E402
 
 ROOT = TESTS.parent
+#: Real-world profiles beside a checkout (not in the repository): test_shared_samples.py.
 SAMPLES = ROOT.parent / "shared" / "samples" / "profiles"
 
 
 @pytest.fixture(scope="session")
 def pki_ec() -> TestPKI:
     return TestPKI("ec256", prefix="EC")
-
-
-@pytest.fixture
-def samples() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.skip("../shared/samples is not beside this checkout")
-    return SAMPLES
 
 
 def need_tool(name: str) -> str:

@@ -12,6 +12,11 @@ How the commands run (``test_commands_run_as_shown``):
   placeholders (``--at <date>``) there, and runnable ones in blocks.
 - A command must exit 0, or the status its trailing comment gives: ``# exits 1``.
 - ``SKIP`` lists the commands that need the network or a device, each with its reason.
+
+README.md runs differently (``test_readme_runs_as_written_in_a_fresh_clone``): its shell
+lines, set-up and activation included, are typed into one shell in a fresh clone of the
+project, exactly as shown; afterwards ``git status`` must show nothing new. Python blocks
+of README.md and docs/ run from the root of such a clone (``test_python_examples_run``).
 """
 
 from __future__ import annotations
@@ -169,6 +174,24 @@ def test_check_mode_reports_stale_pages(tmp_path: Path, monkeypatch: pytest.Monk
     assert gen_docs.main([]) == 0
     assert page.read_text() == "new\n"
     assert gen_docs.main(["--check"]) == 0
+
+
+#: What devices show, word for word: a user searching the docs for it finds a heading.
+DEVICE_MESSAGES = [
+    "Not Trusted",
+    "Cannot Verify Server Identity",
+    "Profile Installation Failed",
+    "Unverified",
+    "Not Verified",
+    "The password for the certificate is incorrect",
+]
+
+
+@pytest.mark.parametrize("message", DEVICE_MESSAGES)
+def test_troubleshooting_has_a_heading_for_what_devices_show(message: str) -> None:
+    text = (DOCS / "troubleshooting.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", text, re.MULTILINE)
+    assert any(f'"{message}"' in h for h in headings), f"no heading quotes {message!r}"
 
 
 def test_changelog_page_includes_the_changelog() -> None:
@@ -332,7 +355,10 @@ def shown_commands(path: Path) -> list[Shown]:
 
 
 def _pages() -> list[Path]:
-    return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+    """The pages whose commands run in the reader's folder (``kit``): docs/ and the
+    examples' READMEs. README.md runs on its own, in a fresh clone
+    (test_readme_runs_as_written_in_a_fresh_clone)."""
+    return [*sorted(DOCS.rglob("*.md")), *sorted((ROOT / "examples").glob("*/README.md"))]
 
 
 PAGES_WITH_COMMANDS = [p for p in _pages() if shown_commands(p)]
@@ -368,7 +394,12 @@ def _make_signer(folder: Path) -> None:
     (folder / "signer-root.pem").write_bytes(root.pem)
     (folder / "signer.p12").write_bytes(
         pkcs12.serialize_key_and_certificates(
-            b"signer", leaf.key, leaf.cert, None, BestAvailableEncryption(SIGNER_PASSWORD.encode())
+            # The root goes with it: a signer's issuer must be at hand (MC210).
+            b"signer",
+            leaf.key,
+            leaf.cert,
+            [root.cert],
+            BestAvailableEncryption(SIGNER_PASSWORD.encode()),
         )
     )
 
@@ -470,12 +501,148 @@ def test_skip_list_is_used() -> None:
     commands = [c.command for p in PAGES_WITH_COMMANDS for c in shown_commands(p)]
     for rx, why in SKIP:
         assert any(re.search(rx, c) for c in commands), f"unused skip entry {rx!r} ({why})"
+    session = [c for c, _, _ in readme_session()]
+    for rx, why in README_SKIP:
+        assert any(re.search(rx, c) for c in session), f"unused README skip {rx!r} ({why})"
 
 
 def test_known_status_entries_are_needed() -> None:
     for (page, command), (_, why) in KNOWN_STATUS.items():
         shown = [c.command for c in shown_commands(ROOT / page)]
         assert command in shown, f"{page} no longer shows {command!r}: remove its entry ({why})"
+
+
+# -- a fresh clone ---------------------------------------------------------------------------
+
+
+def _clone_files() -> list[str]:
+    """The files a fresh clone of this checkout would hold once the working tree is
+    committed: tracked files and new ones that .gitignore does not exclude."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout of the project and the git command")
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
+
+
+def fresh_clone(target: Path) -> Path:
+    """A copy of the project as a clone would have it, committed in a new repository."""
+    for name in _clone_files():
+        dest = target / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, dest)
+    git = ["git", "-c", "user.name=docs test", "-c", "user.email=docs@example.invalid"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-gpg-sign", "-m", "clone"]):
+        subprocess.run([*git, *args], cwd=target, check=True, capture_output=True)
+    return target
+
+
+def _outside_env() -> dict[str, str]:
+    """The environment of a new shell: no virtual environment active, no PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    ours = {Path(sys.prefix) / "bin", Path(sys.executable).parent}
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p) not in ours
+    )
+    env.update({"COLUMNS": "100", "NO_COLOR": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    return env
+
+
+#: README commands the session does not run: (regular expression, why).
+README_SKIP: list[tuple[str, str]] = [
+    (r"python -m pytest$", "the test suite itself; this test is part of it"),
+    (r"^pip install -e '\.\[(test|docs)\]'$", "installs tools this test does not use"),
+    (r"^mkdocs build", "test_mkdocs_build_strict builds the site"),
+    (r"^mobileconfig probe ", "connects to a live server over the network"),
+]
+
+
+def readme_session() -> list[tuple[str, int, int]]:
+    """README.md's shell commands in order, as one session: (command, line, status).
+
+    Every line of ``sh`` blocks is a command (activation included); in ``console``
+    blocks, the lines after ``$ ``. A trailing ``# exits N`` gives the expected status."""
+    found: list[tuple[str, int, int]] = []
+    for lang, first, body in _blocks((ROOT / "README.md").read_text(encoding="utf-8")):
+        if lang not in ("sh", "console", "bash", "shell"):
+            continue
+        k = 0
+        while k < len(body):
+            raw, number = body[k], first + k
+            k += 1
+            if lang == "console":
+                if not raw.startswith("$ "):
+                    continue
+                raw = raw[2:]
+            command = raw.strip()
+            while command.endswith("\\") and k < len(body):
+                command = command[:-1].rstrip() + " " + body[k].strip()
+                k += 1
+            if not command or command.startswith("#"):
+                continue
+            m = _EXITS.search(command)
+            found.append((command, number, int(m.group(1)) if m else 0))
+    return found
+
+
+@pytest.mark.slow
+def test_readme_runs_as_written_in_a_fresh_clone(tmp_path: Path) -> None:
+    """The README's set-up and tour, typed into one shell in a fresh clone, exactly as
+    shown (the venv is made and activated by the README itself); afterwards, git sees
+    nothing new: everything the tour writes is ignored."""
+    clone = fresh_clone(tmp_path / "clone")
+    lines = ["set -u"]
+    ran = 0
+    for command, line, status in readme_session():
+        if any(re.search(rx, command) for rx, _ in README_SKIP):
+            continue
+        ran += 1
+        lines.append(command)
+        lines.append(
+            f"s=$?; if [ $s -ne {status} ]; then echo 'README.md:{line}: exited '$s', "
+            f"expected {status}' >&2; exit 1; fi"
+        )
+    assert ran >= 10, "the README shows fewer commands than expected"
+    script = tmp_path / "readme.sh"
+    script.write_text("\n".join(lines) + "\n")
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-o", "pipefail", str(script)],
+        cwd=clone,
+        env=_outside_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert status == "", f"the tour left files git would add:\n{status}"
+    assert (clone / ".venv" / "bin" / "mobileconfig").exists()
+    assert (clone / "company.mobileconfig").exists()
+
+
+def test_readme_session_is_what_the_readme_shows() -> None:
+    commands = [c for c, _, _ in readme_session()]
+    assert commands[0] == (
+        "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && "
+        "mobileconfig build examples/company/profile.yaml -o company.mobileconfig"
+    )
+    tests = [c for c in commands if c.endswith("python -m pytest")]
+    assert tests == [
+        "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && "
+        "python -m pytest"
+    ]
+    exits = {c: s for c, _, s in readme_session() if s}
+    assert any("mail-mismatch" in c for c in exits), exits
 
 
 # -- Python shown in the docs --------------------------------------------------------------
@@ -485,24 +652,39 @@ def _python_blocks(path: Path) -> list[str]:
     return ["\n".join(body) for lang, _, body in _blocks(path.read_text()) if lang == "python"]
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/reference/api.md"])
-def test_python_examples_run(
-    page: str, kit: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    blocks = _python_blocks(ROOT / page)
-    assert blocks, f"{page} shows no Python"
-    work = tmp_path / "work"
-    shutil.copytree(kit, work, symlinks=True)
-    code = "\n\n".join(blocks)
+PYTHON_PAGES = [
+    p.relative_to(ROOT).as_posix()
+    for p in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+    if _python_blocks(p)
+]
+
+
+@pytest.fixture(scope="module")
+def repository_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's files, as a clone has them, so that examples run from its root
+    without writing into the working tree."""
+    return fresh_clone(tmp_path_factory.mktemp("repo"))
+
+
+def test_python_pages_are_found() -> None:
+    assert {"README.md", "docs/reference/api.md"} <= set(PYTHON_PAGES)
+
+
+@pytest.mark.parametrize("page", PYTHON_PAGES)
+def test_python_examples_run(page: str, repository_copy: Path) -> None:
+    """Each page's Python blocks, in order, as one program run from the repository's root."""
+    code = "\n\n".join(_python_blocks(ROOT / page))
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_PASSWORD")}
+    env["PYTHONPATH"] = str(repository_copy)
     proc = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=work,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "SIGNER_PASSWORD": SIGNER_PASSWORD},
+        cwd=repository_copy,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, f"{page}:\n{proc.stderr[-3000:]}"
 
 
 def test_schema_check_catches_a_bad_spec() -> None:

@@ -15,7 +15,7 @@ from mobileconfig import init as init_mod
 from mobileconfig.errors import MobileconfigError
 
 from conftest import CLIResult
-from pki import NOW, Issued, issue
+from pki import DAY, NOW, Issued, issue
 
 AT = NOW.isoformat()
 PASSWORD = "init-test-password"
@@ -82,19 +82,19 @@ def test_scaffold_lists_and_comments_everything(folder: Path, tmp_path: Path) ->
     data = yaml.safe_load(text)
     assert data["identifier"] == init_mod.DEFAULT_IDENTIFIER
     assert data["name"] == "Test Corp certificates" and data["organization"] == "Test Corp"
-    # roots first, then the bundle of intermediates; the server's certificate left out
-    assert data["certificates"] == [
-        "certs/ca/ecc-root.pem",
-        "certs/ca/root.cer",
-        "certs/intermediates.pem",
-    ]
+    # the folder of roots as a folder (a file added to it later is picked up), then the
+    # bundle of intermediates on its own: certs/ also holds files that must not go in
+    assert data["certificates"] == ["certs/ca", "certs/intermediates.pem"]
+    assert "listed file by file: certs also holds" in text
     assert (result.roots, result.intermediates, result.left_out) == (2, 2, 1)
     assert "# root: CN=Init Root CA,O=Test Corp, until" in text
     assert "# intermediate: CN=Init Issuing CA,O=Test Corp" in text
     assert "#   issued by 'Init Root CA', until" in text
     assert "# - certs/mail-server.crt" in text and "not a CA" in text
     assert "# Not used: certs/mail-server.key.pem: holds no certificate" in text
-    assert "README" not in text and "hidden" not in text
+    # The hidden file is not listed; it is named once, as a reason the folder is not listed
+    # whole (a folder entry would read it).
+    assert "README" not in text and text.count("hidden") == 1
     # one identity per PKCS#12, names from the files, passwords from the environment
     assert data["identities"] == {
         "alice-smith": {
@@ -147,7 +147,7 @@ def test_paths_are_relative_to_the_spec(folder: Path, tmp_path: Path, run_init: 
     spec = tmp_path / "specs" / "corp.yaml"
     assert run_init("init", folder, "-o", spec).code == 0
     data = yaml.safe_load(spec.read_text())
-    assert data["certificates"][0] == "../certs/ca/ecc-root.pem"
+    assert data["certificates"][0] == "../certs/ca"
     assert "#   mobileconfig validate corp.yaml" in spec.read_text()
 
 
@@ -193,7 +193,7 @@ def test_standard_output(
     assert result.code == 0, result
     data = yaml.safe_load(result.out)
     assert data["name"] == "Corp trust"
-    assert data["certificates"][0] == "certs/ca/ecc-root.pem"
+    assert data["certificates"][0] == "certs/ca"
     assert not (tmp_path / "profile.yaml").exists()
 
 
@@ -265,13 +265,13 @@ def test_odd_file_names_stay_valid_yaml(
 ) -> None:
     certs = tmp_path / "certs"
     certs.mkdir()
-    (certs / "yes").mkdir()
-    (certs / "yes" / "root [old] #1: ca.pem").write_bytes(company_pki["root"].pem)
+    (certs / "root [old] #1: ca.pem").write_bytes(company_pki["root"].pem)
     (certs / "{{ evil }}.pem").write_bytes(company_pki["ecc"].pem)
     (certs / "1.p12").write_bytes(_p12(company_pki["alice"], []))
     result = init_mod.scaffold_spec(certs, spec_dir=tmp_path)
     data = yaml.safe_load(result.text)
-    assert data["certificates"] == ["certs/yes/root [[]old] #1: ca.pem"]  # glob-escaped
+    # listed alone (the folder also holds a skipped file), its name glob-escaped
+    assert data["certificates"] == ["certs/root [[]old] #1: ca.pem"]
     assert data["identities"] == {
         "1": {"pkcs12": "certs/1.p12", "password": {"env": "ID_1_P12_PASSWORD"}}
     }
@@ -319,3 +319,122 @@ def test_only_end_entity_certificates(
     data = yaml.safe_load(text)
     assert data["certificates"] == [] and list(data["identities"]) == ["alice"]
     assert "Not in this folder" not in text  # the left-out leaf's issuer is not asked for
+
+
+# -- folders, globs and dates --------------------------------------------------------------
+
+
+def _write(path: Path, *issued: Issued) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(i.pem for i in issued))
+
+
+def test_a_file_added_to_the_folder_is_picked_up(
+    tmp_path: Path, company_pki: dict[str, Issued], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """init writes the folder; a CA dropped into it later is in the next build."""
+    from mobileconfig.builder import Builder
+
+    certs = tmp_path / "certs"
+    _write(certs / "root.pem", company_pki["root"])
+    result = init_mod.scaffold_spec(certs, spec_dir=tmp_path, at=NOW)
+    assert result.entries == ["certs"]
+    spec = tmp_path / "profile.yaml"
+    spec.write_text(result.text)
+    before = Builder(spec).compile(at=NOW)
+    assert [b.certificate.common_name for b in before.certificates] == ["Init Root CA"]
+    # The missing intermediate arrives: no edit to the spec.
+    _write(certs / "issuing.pem", company_pki["issuing"])
+    after = Builder(spec).compile(at=NOW)
+    assert sorted(b.certificate.common_name for b in after.certificates) == [
+        "Init Issuing CA",
+        "Init Root CA",
+    ]
+
+
+def test_a_glob_when_the_folder_holds_other_files(
+    tmp_path: Path, company_pki: dict[str, Issued]
+) -> None:
+    certs = tmp_path / "certs"
+    _write(certs / "root.pem", company_pki["root"])
+    _write(certs / "issuing.pem", company_pki["issuing"])
+    _write(certs / "mail.crt", company_pki["server"])  # end-entity: left out
+    result = init_mod.scaffold_spec(certs, spec_dir=tmp_path, at=NOW)
+    data = yaml.safe_load(result.text)
+    assert data["certificates"] == ["certs/*.pem"]  # the .crt stays out of the glob
+    assert result.excluded == [("certs/mail.crt", result.excluded[0][1])]
+    assert "not a CA" in result.excluded[0][1]
+    assert "# - certs/mail.crt" in result.text
+
+
+@pytest.mark.parametrize(
+    ("dates", "marker", "code"),
+    [
+        ({"not_before": NOW - 1400 * DAY, "not_after": NOW - 300 * DAY}, "expired on", "MC103"),
+        (
+            {"not_before": NOW + 300 * DAY, "not_after": NOW + 1400 * DAY},
+            "is not valid until",
+            "MC104",
+        ),
+    ],
+    ids=["expired", "not-yet-valid"],
+)
+def test_expired_and_not_yet_valid_cas_are_left_out_with_the_reason(
+    tmp_path: Path,
+    company_pki: dict[str, Issued],
+    run_init: Any,
+    dates: dict[str, Any],
+    marker: str,
+    code: str,
+) -> None:
+    root = company_pki["root"]
+    odd = root.issue("Init Old Issuing CA", path_length=0, **dates)
+    certs = tmp_path / "certs"
+    _write(certs / "root.pem", root)
+    _write(certs / "issuing.pem", company_pki["issuing"])
+    _write(certs / "old-issuing.pem", odd)
+    spec = tmp_path / "profile.yaml"
+    result = run_init("init", certs, "-o", spec, "--at", AT)
+    assert result.code == 0, result
+    text = spec.read_text()
+    data = yaml.safe_load(text)
+    # Listed file by file (a glob would take the bad one back in), the bad one commented.
+    assert data["certificates"] == ["certs/root.pem", "certs/issuing.pem"]
+    assert "# - certs/old-issuing.pem" in text
+    assert marker in text and code in text
+    assert "EXPIRED" in text or "NOT YET VALID" in text
+    left = "left out certs/old-issuing.pem (commented out in the spec): 'Init Old Issuing CA'"
+    assert left in result.err
+    # The spec builds: the bad certificate is not in it.
+    built = run_init("build", spec, "-o", tmp_path / "p.mobileconfig", "--at", AT)
+    assert built.code == 0, built
+    assert code not in built.err
+
+
+def test_a_bundle_with_one_expired_ca_is_kept_with_a_note(
+    tmp_path: Path, company_pki: dict[str, Issued]
+) -> None:
+    root = company_pki["root"]
+    old = root.issue(
+        "Init Retired CA",
+        path_length=0,
+        not_before=NOW - 1400 * DAY,
+        not_after=NOW - 300 * DAY,
+    )
+    certs = tmp_path / "certs"
+    _write(certs / "root.pem", root)
+    _write(certs / "bundle.pem", company_pki["issuing"], old)
+    result = init_mod.scaffold_spec(certs, spec_dir=tmp_path, at=NOW)
+    assert result.entries == ["certs"]
+    assert "this file also holds 'Init Retired CA', expired: remove it from the file" in (
+        " ".join(result.text.split())
+    )
+
+
+def test_a_folder_with_glob_characters_in_its_name_is_listed_by_file(
+    tmp_path: Path, company_pki: dict[str, Issued]
+) -> None:
+    certs = tmp_path / "certs [2026]"
+    _write(certs / "root.pem", company_pki["root"])
+    result = init_mod.scaffold_spec(certs, spec_dir=tmp_path, at=NOW)
+    assert yaml.safe_load(result.text)["certificates"] == ["certs [[]2026]/root.pem"]

@@ -316,7 +316,9 @@ def full(world: World, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Payload], 
 
 
 def codes(found: list[Finding]) -> list[str]:
-    return sorted(f.code for f in found)
+    """The codes found, without MC511 (a server whose certificate the spec does not give:
+    tests/test_skipped_checks.py covers it)."""
+    return sorted(f.code for f in found if f.code != "MC511")
 
 
 # -- Apple's schema ---------------------------------------------------------------------------
@@ -957,7 +959,7 @@ def test_mc4xx_mc5xx_codes_are_catalogued_and_documented() -> None:
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "findings.md").read_text()
     ours = [c for c in CATALOGUE if c[:3] in ("MC4", "MC5")]
-    assert ours == [f"MC4{n:02d}" for n in range(1, 13)] + [f"MC5{n:02d}" for n in range(1, 11)]
+    assert ours == [f"MC4{n:02d}" for n in range(1, 13)] + [f"MC5{n:02d}" for n in range(1, 12)]
     for code in ours:
         assert f"## {code}: {CATALOGUE[code].title}\n" in doc, code
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import plistlib
 import subprocess
 from collections.abc import Callable
@@ -244,50 +243,3 @@ def test_encrypt_then_inspect_and_openssl_decrypt(
     )
     assert opened.code == 0, opened
     assert "Sign Issuing CA" in opened.out
-
-
-def test_every_sample_inspects_without_traceback(
-    samples: Path, run_cli: Callable[..., CLIResult]
-) -> None:
-    for path in sorted(samples.iterdir()):
-        result = run_cli("inspect", path, "--at", "2026-04-01", "--format", "json")
-        assert result.code in (0, 1), (path.name, result)
-        assert "Traceback" not in result.err
-
-
-def test_signed_samples_verify_inside_their_window(
-    samples: Path, run_cli: Callable[..., CLIResult]
-) -> None:
-    for path in sorted(samples.glob("*.signed.*")):
-        result = run_cli(
-            "verify", path, "--public-roots", "--at", _midpoint(path), "--format", "json"
-        )
-        assert '"status": "invalid"' not in result.out, path.name
-
-
-def _midpoint(path: Path) -> str:
-    from mobileconfig.cms import unwrap, verify
-
-    v = verify(unwrap(path.read_bytes()))
-    assert v.signer is not None
-    mid = v.signer.not_before + (v.signer.not_after - v.signer.not_before) / 2
-    return mid.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def test_cloudflare_twin_equals_unsigned_content(
-    samples: Path, tmp_path: Path, run_cli: Callable[..., CLIResult]
-) -> None:
-    out = tmp_path / "twin.mobileconfig"
-    result = run_cli(
-        "unsign",
-        samples / "encrypted-dns.signed.cloudflare-default-https.mobileconfig",
-        "-o",
-        out,
-        "--public-roots",
-        "--at",
-        "2026-04-01",
-    )
-    assert result.code == 0, result
-    twin = samples / "encrypted-dns.unsigned.cloudflare-default-https.mobileconfig"
-    assert out.read_bytes() == twin.read_bytes()
-    assert os.path.getsize(out) == os.path.getsize(twin)

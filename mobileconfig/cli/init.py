@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from mobileconfig.cli.common import Commands, Out
+from mobileconfig.cli.common import Commands, Out, parse_at
 from mobileconfig.init import DEFAULT_IDENTIFIER
 
 __all__ = ["register", "run"]
@@ -20,9 +20,11 @@ def register(commands: Commands) -> None:
         run,
         help="write a starting profile.yaml from a folder of certificates",
         description="Write a commented profile.yaml listing the certificates in a folder "
-        "(roots and intermediates, each named in a comment) and an identity for each "
-        "PKCS#12 (.p12/.pfx), its password read from an environment variable. An existing "
-        "file is kept unless --force is given.",
+        "(roots and intermediates, each named in a comment; a folder whose files all go in is "
+        "listed as the folder, so files added later are picked up) and an identity for each "
+        "PKCS#12 (.p12/.pfx), its password read from an environment variable. Expired, "
+        "not-yet-valid and end-entity certificates are left out, commented, with the reason. "
+        "An existing file is kept unless --force is given.",
     )
     p.add_argument(
         "folder",
@@ -47,6 +49,9 @@ def register(commands: Commands) -> None:
         "--name", metavar="NAME", help="the name shown on the device (default: from the roots)"
     )
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.add_argument(
+        "--at", metavar="TIME", help="judge expiry at this time, ISO 8601 (default: now)"
+    )
 
 
 def run(args: argparse.Namespace, out: Out) -> int:
@@ -79,9 +84,12 @@ def run(args: argparse.Namespace, out: Out) -> int:
         name=args.name,
         spec_name="profile.yaml" if to_stdout else target.name,
         command=command,
+        at=parse_at(args.at),
     )
     for shown, _, why in result.skipped:
         out.info(f"skipped {shown}: {why}")
+    for entry, why in result.excluded:
+        out.info(f"left out {entry} (commented out in the spec): {why}")
     if to_stdout:
         sys.stdout.write(result.text)
         sys.stdout.flush()
@@ -119,4 +127,6 @@ def _flags(args: argparse.Namespace) -> list[str]:
         flags += ["--identifier", args.identifier]
     if args.name:
         flags += ["--name", json.dumps(args.name) if " " in args.name else args.name]
+    if args.at:
+        flags += ["--at", args.at]
     return flags

@@ -7,7 +7,6 @@ servers, and prints each :class:`~mobileconfig.probe.ProbeResult`.
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from mobileconfig.cli.common import (
     print_report,
     variables,
 )
+from mobileconfig.text import printable
 
 if TYPE_CHECKING:
     from mobileconfig.pki.certs import Certificate
@@ -158,30 +158,28 @@ def run(args: argparse.Namespace, out: Out) -> int:
             results.append({**({"setting": t.setting} if t.setting else {}), **result.to_json()})
         else:
             if printed:
-                print()
+                out.text()
             _print_text(result, t, out)
             printed = True
     if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "probes": results,
-                    "skipped": [{"setting": s, "reason": why} for s, why in skipped],
-                },
-                indent=2,
-                default=str,
-            )
+        out.json(
+            {
+                "probes": results,
+                "skipped": [{"setting": s, "reason": why} for s, why in skipped],
+            }
         )
     return worst
 
 
 def _print_text(result: ProbeResult, target: ProbeTarget, out: Out) -> None:
     via = f" ({target.setting})" if target.setting else ""
-    print(f"{result.target}{via}: {result.protocol}, {result.tls_version}, {result.cipher}")
-    print(f"  chain sent ({len(result.chain)}):")
+    out.text(
+        printable(f"{result.target}{via}: {result.protocol}, {result.tls_version}, {result.cipher}")
+    )
+    out.text(f"  chain sent ({len(result.chain)}):")
     for i, cert in enumerate(result.chain):
-        print(
-            f"    {i}. '{cert.subject_text}' sha256:{cert.sha256[:16]} expires "
-            f"{cert.not_after:%Y-%m-%d}, issued by '{cert.issuer_text}'"
+        out.text(
+            f"    {i}. '{printable(cert.subject_text)}' sha256:{cert.sha256[:16]} expires "
+            f"{cert.not_after:%Y-%m-%d}, issued by '{printable(cert.issuer_text)}'"
         )
     print_report(result.findings, "text", out, to_stdout=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from mobileconfig.errors import Location
 from mobileconfig.findings import Report
@@ -113,6 +113,7 @@ def probe(
     expiry_warning: timedelta = timedelta(days=30),
     location: Location | None = None,
     setting: str = "the host in the profile",
+    ct: Literal["public", "always", "never"] = "public",
 ) -> ProbeResult:
     """Connect to ``host:port``, read the certificate chain the server sends, and judge it.
 
@@ -121,7 +122,8 @@ def probe(
     ``pop3`` or ``none`` force one. ``timeout`` bounds the whole exchange. ``bundle`` is the
     profile's certificates (its roots anchor the chain; its intermediates are on the
     device); ``public_roots`` trusts certifi's roots too. ``at`` is the check time (now).
-    The host name is sent as SNI (not for an IP address).
+    ``ct`` chooses when Certificate Transparency is judged (see :func:`judge`). The host
+    name is sent as SNI (not for an IP address).
 
     Raises :class:`ProbeError` when the server cannot be probed; findings never raise.
     """
@@ -138,6 +140,8 @@ def probe(
         location=location,
         setting=setting,
         port=port,
+        ocsp_response=sent.ocsp_response,
+        ct=ct,
     )
     return ProbeResult(
         host=host,

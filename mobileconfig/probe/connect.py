@@ -5,10 +5,11 @@ Reading the chain as sent
     Python 3.11's :mod:`ssl` gives only the server's own certificate
     (``getpeercert(binary_form=True)``), and only 3.13 added
     ``SSLObject.get_unverified_chain()``. So the chain is read with pyOpenSSL
-    (``Connection.get_peer_cert_chain()``), installed by the ``probe`` extra
-    (``pip install 'mobileconfig-kit[probe]'``); without it, on 3.13 and later, the
-    standard library's ``get_unverified_chain()`` is used. Both run over memory buffers
-    fed from one socket, so a timeout covers the whole exchange.
+    (``Connection.get_peer_cert_chain()``), a dependency of the default install; if it is
+    missing, on 3.13 and later, the standard library's ``get_unverified_chain()`` is used.
+    Both run over memory buffers fed from one socket, so a timeout covers the whole
+    exchange. pyOpenSSL also asks for, and keeps, a stapled OCSP response (it may carry
+    Certificate Transparency SCTs); the standard library cannot.
 
 The client offers TLS 1.0 to 1.3 and OpenSSL security level 0, so that an old protocol
 or a 1024-bit key is reported as a finding instead of failing the handshake. Nothing here
@@ -108,10 +109,19 @@ class _PyOpenSSLEngine:
         ctx.set_verify(SSL.VERIFY_NONE)  # we judge the chain ourselves, after the handshake
         ctx.set_min_proto_version(SSL.TLS1_VERSION)
         ctx.set_cipher_list(b"DEFAULT:@SECLEVEL=0")
+        # Ask for a stapled OCSP response: it may carry SCTs (Certificate Transparency).
+        ctx.set_ocsp_client_callback(self._stapled)
+        self.ocsp_response: bytes | None = None
         self._conn = SSL.Connection(ctx, None)
         self._conn.set_connect_state()
+        self._conn.request_ocsp()
         if server_name:
             self._conn.set_tlsext_host_name(server_name.encode("idna"))
+
+    def _stapled(self, _conn: object, data: bytes, _extra: object) -> bool:
+        # Kept as sent, judged later (ct.py); never a reason to stop the handshake.
+        self.ocsp_response = bytes(data[: 64 * 1024]) if data else None
+        return True
 
     def step(self) -> bool:
         try:
@@ -217,7 +227,7 @@ def chain_reader() -> Callable[[str | None], Engine]:
             "reading the certificate chain a server sends needs pyOpenSSL on Python "
             f"{sys.version_info.major}.{sys.version_info.minor} (the standard library can "
             "from 3.13)",
-            hint="pip install 'mobileconfig-kit[probe]'",
+            hint="pip install pyopenssl (mobileconfig-kit depends on it; reinstall it)",
         ) from None
     return _PyOpenSSLEngine
 
@@ -467,6 +477,8 @@ class SentChain:
     tls_version: str
     cipher: str
     chain: tuple[Certificate, ...]
+    ocsp_response: bytes | None = None
+    """The OCSP response the server stapled, as sent (pyOpenSSL only; None otherwise)."""
 
 
 def read_chain(host: str, port: int, *, starttls: str = "auto", timeout: float = 10.0) -> SentChain:
@@ -499,6 +511,7 @@ def read_chain(host: str, port: int, *, starttls: str = "auto", timeout: float =
                 )
         engine = factory(None if _is_ip(host) else host)
         version, cipher, ders = _handshake(wire, engine, upgraded)
+        stapled = getattr(engine, "ocsp_response", None)
     finally:
         wire.close()
     if not ders:
@@ -509,4 +522,10 @@ def read_chain(host: str, port: int, *, starttls: str = "auto", timeout: float =
         )
         for der in ders
     )
-    return SentChain(PROTOCOL_NAMES[upgraded], version, cipher, chain)
+    return SentChain(
+        PROTOCOL_NAMES[upgraded],
+        version,
+        cipher,
+        chain,
+        stapled if isinstance(stapled, bytes) else None,
+    )

@@ -7,7 +7,10 @@ negotiated, the way an Apple device would see them. No network here.
   from its cache or by downloading the missing issuer; iOS Mail, per field reports, does
   not, so "works in the browser, fails in Mail";
 - the order of what it sends (MC604), the TLS version (MC603: 1.2 or later) and forward
-  secrecy of the cipher (MC605).
+  secrecy of the cipher (MC605);
+- Certificate Transparency (MC606 to MC608, :mod:`mobileconfig.probe.ct`): for a
+  certificate that chains to a public root, the SCTs embedded in it and in a stapled OCSP
+  response, judged by Apple's CT policy.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
@@ -95,13 +99,18 @@ def judge(
     location: Location | None = None,
     setting: str = "the host in the profile",
     port: int | None = None,
+    ocsp_response: bytes | None = None,
+    ct: Literal["public", "always", "never"] = "public",
 ) -> Report:
     """Every finding about a chain a server sent (``chain``, in its order, the server's own
     certificate first) and the TLS it negotiated, without the network.
 
     ``bundle`` is the profile's certificates: its roots are trusted and its intermediates
     are on the device. With ``public_roots``, certifi's roots are trusted too. ``setting``
-    names the spec setting a name mismatch is fixed in. Never raises for a finding.
+    names the spec setting a name mismatch is fixed in. ``ocsp_response`` is what the
+    server stapled, if anything. ``ct``: judge Certificate Transparency for a certificate
+    from a public root (Apple's rule), for ``always`` any, or ``never``. Never raises for a
+    finding.
     """
     if not chain:
         raise ValueError("the chain is empty: pass the server's certificate first")
@@ -146,7 +155,23 @@ def judge(
     report.extend(_intermediates(seen, full, at))
     report.extend(_order(seen, full))
     report.extend(_negotiated(seen, tls_version, cipher))
+    if ct == "always" or (ct == "public" and _from_public_root(seen, full)):
+        report.extend(_transparency(seen, ocsp_response))
     return report
+
+
+def _from_public_root(seen: _Seen, full: ChainResult) -> bool:
+    top = full.path[-1]
+    public_keys = {(c.subject_der, c.spki_sha256) for c in seen.public}
+    return _reaches(full) and (top.subject_der, top.spki_sha256) in public_keys
+
+
+def _transparency(seen: _Seen, ocsp_response: bytes | None) -> list[Finding]:
+    """MC606 / MC607 / MC608: Apple's CT policy on the server's certificate."""
+    from mobileconfig.probe import ct
+
+    verdict = ct.evaluate(seen.leaf, ocsp_response=ocsp_response)
+    return ct.findings(verdict, seen.leaf, target=seen.target, emit=seen.emit)
 
 
 def _certificate_rules(

@@ -84,13 +84,21 @@ class _SpecServers:
 def spec_targets(loaded: LoadedYAML) -> tuple[list[ProbeTarget], list[tuple[str, str]]]:
     """The TLS servers a spec names (``mail[*].incoming``/``outgoing``, ``exchange[*]``),
     and what was left out and why (``vpn[*].ikev2``: IKEv2 is not TLS)."""
+    from mobileconfig.mdm import depends_on_variable, spec_mdm
+
     raw = loaded.value if isinstance(loaded.value, Mapping) else {}
     found = _SpecServers()
+    mdm_key = spec_mdm(raw)
 
     def add(host: Any, port: Any, path: tuple[Any, ...], setting: str, default: int) -> None:
         where = loaded.location(path)
         if not isinstance(host, str) or not host.strip():
             found.skipped.append((setting, "no host"))
+            return
+        if depends_on_variable(host, mdm_key):
+            found.skipped.append(
+                (setting, f"the host depends on an MDM variable ({host}); probe HOST instead")
+            )
             return
         if "{{" in host or "{%" in host:
             found.skipped.append((setting, f"the host is a template ({host}); probe HOST instead"))

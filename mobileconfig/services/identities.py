@@ -19,9 +19,10 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from mobileconfig.errors import IdentityError, Location, MobileconfigError, SpecError
+from mobileconfig.files import read_limited
 from mobileconfig.findings import Finding, make_finding
 from mobileconfig.payloads.base import Payload, derive_uuid
-from mobileconfig.pki.certs import Certificate, load_certificates
+from mobileconfig.pki.certs import MAX_CERTIFICATE_FILE, Certificate, load_certificates
 from mobileconfig.secrets import Secret
 from mobileconfig.services.base import BroughtCertificate, CompileContext, Service
 from mobileconfig.services.references import IdentityRef
@@ -171,18 +172,12 @@ class IdentitySpec(SpecModel):
 
 
 def _read(path: Path, where: Location, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(
-            f"{what} {str(path)!r} not found",
-            location=where,
-            hint="paths are relative to the spec's folder",
-        ) from None
-    except OSError as exc:
-        raise SpecError(
-            f"cannot read {what} {str(path)!r}: {exc.strerror}", location=where
-        ) from None
+    def error(problem: str) -> SpecError:
+        hint = "paths are relative to the spec's folder" if problem == "not found" else None
+        return SpecError(f"{what} {str(path)!r} {problem}", location=where, hint=hint)
+
+    # Regular files only, bounded: a FIFO would hang, /dev/zero would never end.
+    return read_limited(path, MAX_CERTIFICATE_FILE, error=error)
 
 
 def _usage(value: str | None) -> int | None:
@@ -335,6 +330,12 @@ def _scep(
             source=s.ca_certificate,
         )[0]
         content["CAFingerprint"] = ca_fingerprint(ca)
+    # A URL the MDM fills in per device ($FLEET_VAR_NDES_SCEP_PROXY_URL) is checked once it
+    # is a URL: a stand-in passes the model's check, and the placeholder goes back in.
+    url_path = ("identities", name, "scep", "url")
+    per_device = ctx.depends(s.url, url_path, "the SCEP URL check")
+    if per_device:
+        content["URL"] = "https://mdm-variable.invalid/"
     payload = SCEPPayload.model_validate(
         {
             **common,
@@ -342,6 +343,9 @@ def _scep(
             "PayloadContent": {k: v for k, v in content.items() if v is not None},
         }
     )
+    if per_device:
+        filled = payload.payload_content.model_copy(update={"url": s.url})
+        payload = payload.model_copy(update={"payload_content": filled})
     where = ctx.loc("identities", name)
     ctx.findings.extend(scep_findings(payload.payload_content, location=where))
     return payload, IdentityRef(common["PayloadUUID"], "scep", "RSA", s.key_size)

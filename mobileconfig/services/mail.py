@@ -122,7 +122,13 @@ def smime_settings(
         out[f"SMIME{key}Enabled"] = True
         out[f"SMIME{key}CertificateUUID"] = ref.uuid
         ctx.usage(ref, name, spot, use)
-        if ref.certificate is not None and address:
+        if (
+            ref.certificate is not None
+            and address
+            and not ctx.depends(
+                address, spot, f"the check that identity {name!r} carries the address"
+            )
+        ):
             _address(ctx, ref.certificate, name, address, spot)
     out["SMIMEEncryptByDefault"] = smime.encrypt_by_default
     out["SMIMEEnableEncryptionPerMessageSwitch"] = smime.per_message_switch
