@@ -30,11 +30,13 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "mobileconfig"
 LAYERS: tuple[tuple[str, ...], ...] = (
     # 0: the vocabulary every layer speaks: errors, then findings (a finding may name a
     # Location; an error may carry a Report, but only for type checkers).
-    ("mobileconfig.errors",),
+    # Terminal-safe text sits with errors: it imports nothing, and findings escape with it.
+    ("mobileconfig.errors", "mobileconfig.text"),
     ("mobileconfig.findings",),
-    # 2: leaf utilities: terminal-safe text, atomic files, plists, secrets, Apple schema data.
+    # 2: leaf utilities: bounded reading and atomic writing of files, plists, secrets, Apple
+    # schema data.
     (
-        "mobileconfig.text",
+        "mobileconfig.files",
         "mobileconfig.output",
         "mobileconfig.render",
         "mobileconfig.secrets",
@@ -56,6 +58,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "mobileconfig.reader",
         "mobileconfig.signing",
         "mobileconfig.builder",
+        "mobileconfig.skeleton",
         "mobileconfig.inspection",
         "mobileconfig.batch",
         "mobileconfig.probe",
