@@ -127,6 +127,45 @@ def test_output_names_checked_before_anything_is_built(
     assert not any(out.iterdir())
 
 
+def test_a_subfolder_linked_out_of_the_output_folder_is_refused(
+    folder: Path, run_cli: Callable[..., CLIResult]
+) -> None:
+    """Names with a folder in them are resolved: a link inside --out-dir cannot carry a
+    profile elsewhere."""
+    inv = _csv(folder / "inv.csv", [_row(1), _row(2)])
+    out = folder / "out"
+    out.mkdir()
+    elsewhere = folder / "elsewhere"
+    elsewhere.mkdir()
+    (out / "sub").symlink_to(elsewhere)
+    result = run_cli("build", folder / "profile.yaml", "--each", inv, "--out-dir", out,
+                     "--name", "sub/{{ user }}.mobileconfig")
+    assert result.code == 2, result
+    assert "leaves the output folder" in result.err
+    assert not any(elsewhere.iterdir())
+
+
+def test_a_link_named_like_an_output_is_refused_not_followed(
+    folder: Path, run_cli: Callable[..., CLIResult]
+) -> None:
+    """Plain names are not resolved one by one (that cost the batch's serial part): a link
+    already in --out-dir under a row's name fails that row at the writer, which never
+    writes through a link, and what it pointed at is left alone; the other rows go on."""
+    inv = _csv(folder / "inv.csv", [_row(1), _row(2)])
+    out = folder / "out"
+    out.mkdir()
+    victim = folder / "victim.txt"
+    victim.write_text("keep me\n")
+    (out / "u1.mobileconfig").symlink_to(victim)
+    result = run_cli("build", folder / "profile.yaml", "--each", inv, "--out-dir", out,
+                     "--name", "{{ user }}.mobileconfig", "--jobs", "1")
+    assert result.code == 1, result
+    assert "row 1 (" in result.err and "built 1 of 2" in result.err
+    assert victim.read_text() == "keep me\n"
+    assert (out / "u1.mobileconfig").is_symlink()
+    assert (out / "u2.mobileconfig").read_bytes().startswith(b"<?xml")
+
+
 def test_resume_skips_complete_outputs(folder: Path, run_cli: Callable[..., CLIResult]) -> None:
     inv = _csv(folder / "inv.csv", [_row(i) for i in range(4)])
     out = folder / "out"
