@@ -386,6 +386,7 @@ def run_batch(
         result.failures.sort(key=lambda f: f.row)
         raise BatchInterrupted(result, written, folder) from None
     finally:
+        results.close()  # after --fail-fast's break too: the pool ends, the collector thaws
         if bar is not None:
             bar.close()
         _STATE.clear()
@@ -447,23 +448,27 @@ def _results(
     when forked, take chunks of rows by index range, build and write them, and send back
     only how many they built and the failures; the parent counts and shows progress."""
     # Move everything built so far (spec, skeleton, certificates, signer) out of the
-    # collector's reach: it lives for the whole batch, and otherwise each collection walks
-    # it again; in forked workers that walk also copies every page it touches
-    # (copy-on-write), which cost the second core a third of its time.
+    # collector's reach for the batch: otherwise each collection walks it again; in forked
+    # workers that walk also copies every page it touches (copy-on-write), which cost the
+    # second core a third of its time. Unfrozen afterwards, so that a long-lived process
+    # (an MDM server calling run_batch) can still collect what it built before.
     gc.freeze()
-    if jobs == 1 or len(tasks) < 2:
-        for task in tasks:
-            yield _build_row(task)
-        return
-    _STATE["tasks"] = tasks
-    size = max(1, min(128, len(tasks) // (jobs * 32)))
-    chunks = [(start, min(start + size, len(tasks))) for start in range(0, len(tasks), size)]
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_ignore_sigint) as pool:
-        for built, failures in pool.imap_unordered(_build_chunk, chunks):
-            yield from failures
-            for _ in range(built):
-                yield 0, "", None
+    try:
+        if jobs == 1 or len(tasks) < 2:
+            for task in tasks:
+                yield _build_row(task)
+            return
+        _STATE["tasks"] = tasks
+        size = max(1, min(128, len(tasks) // (jobs * 32)))
+        chunks = [(start, min(start + size, len(tasks))) for start in range(0, len(tasks), size)]
+        context = multiprocessing.get_context("fork")
+        with context.Pool(jobs, initializer=_ignore_sigint) as pool:
+            for built, failures in pool.imap_unordered(_build_chunk, chunks):
+                yield from failures
+                for _ in range(built):
+                    yield 0, "", None
+    finally:
+        gc.unfreeze()
 
 
 def _build_chunk(

@@ -235,3 +235,19 @@ def test_secret_columns_are_redacted(folder: Path, run_cli: Callable[..., CLIRes
                      folder / "out", "--secret-column", "token")
     assert result.code == 1
     assert "T0P-SECRET-value" not in result.err and "***" in result.err
+
+
+@pytest.mark.parametrize("fail_fast", [False, True])
+def test_library_batch_leaves_the_collector_as_it_found_it(folder: Path, fail_fast: bool) -> None:
+    """run_batch freezes the collector for its workers; a long-lived caller (an MDM server)
+    gets it back unfrozen, after --fail-fast's early stop too."""
+    import gc
+
+    from mobileconfig.batch import run_batch
+
+    rows = [_row(1, user="bad id"), _row(2), _row(3)]
+    inv = _csv(folder / "inv.csv", rows)
+    result = run_batch(folder / "profile.yaml", inv, folder / "out", name="{{ user }}.x",
+                       jobs=1, fail_fast=fail_fast)
+    assert result.failures
+    assert gc.get_freeze_count() == 0
