@@ -227,6 +227,19 @@ def test_platform_minimums_on_the_command_line(tmp_path: Path, run_cli: RunCLI) 
     assert bad.code == 2 and "unknown platform 'Android'" in bad.err
 
 
+def test_platform_on_a_spec_is_refused_not_ignored(tmp_path: Path, run_cli: RunCLI) -> None:
+    """A spec names its own platforms; --platform beside one used to be dropped without a
+    word. A malformed --platform is refused whatever the target."""
+    spec = tmp_path / "profile.yaml"
+    issue("Spec Root CA").write(tmp_path / "root.pem")
+    spec.write_text("identifier: com.example.p\nname: P\ncertificates: [root.pem]\n")
+    given = run_cli("validate", spec, "--platform", "iOS=16.0")
+    assert given.code == 2 and "--platform is for a built profile" in given.err
+    assert len(given.err.strip().splitlines()) == 1
+    bad = run_cli("validate", spec, "--platform", "iOS=abc")
+    assert bad.code == 2 and "'abc' is not a version number" in bad.err
+
+
 # -- top-level shapes and padding --------------------------------------------------------------
 
 

@@ -59,9 +59,17 @@ def _looks_like_spec(path: str) -> bool:
 
 def run(args: argparse.Namespace, out: Out) -> int:
     at = parse_at(args.at)
+    platforms = platforms_from_args(args)  # a bad --platform is refused whatever the target
     report: Report
     if _looks_like_spec(args.target):
         from mobileconfig.builder import Builder
+        from mobileconfig.errors import MobileconfigError
+
+        if platforms:
+            raise MobileconfigError(
+                f"{args.target}: --platform is for a built profile; a spec names its "
+                "platforms itself (platforms: {iOS: '16.0'})"
+            )
 
         builder = Builder(args.target, mdm=args.mdm)
         compiled = builder.compile(variables(args), at=at)
@@ -73,9 +81,7 @@ def run(args: argparse.Namespace, out: Out) -> int:
         from mobileconfig.reader import read_profile_file
 
         loaded = read_profile_file(args.target)
-        report = examine(
-            loaded, anchors=anchors(args), at=at, platforms=platforms_from_args(args)
-        ).report
+        report = examine(loaded, anchors=anchors(args), at=at, platforms=platforms).report
         strict = args.strict
     print_report(report, args.format, out, to_stdout=True, extra={"target": args.target})
     return 1 if report.has_errors(strict=strict) else 0
