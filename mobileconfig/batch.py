@@ -30,6 +30,7 @@ from mobileconfig.errors import Location, MobileconfigError, SpecError, Validati
 from mobileconfig.files import read_limited
 from mobileconfig.output import write_atomic
 from mobileconfig.render import PlistFormat
+from mobileconfig.skeleton import MAX_FILLED_VALUE, print_simple, simple_template
 
 __all__ = [
     "BatchInterrupted",
@@ -199,13 +200,19 @@ def _plan(
         compiled = compile_template(template)
     except TemplateError as exc:
         raise SpecError(f"--name: bad template: {exc.message}") from None
+    parts = simple_template(template)
     root = out_dir.resolve()
     seen: dict[Path, int] = {}
     out: list[tuple[Row, Path]] = []
     failures: list[RowFailure] = []
     for row in rows:
         try:
-            name = bounded_render(compiled, row.values).strip()
+            # Printed without rendering when it can be: the parent names every row before
+            # the workers start, and rendering 5,000 names took a tenth of a second.
+            quick = print_simple(parts, row.values) if parts is not None else None
+            if quick is None or len(quick) > MAX_FILLED_VALUE:
+                quick = bounded_render(compiled, row.values)
+            name = quick.strip()
         except UndefinedError as exc:  # a misspelt column: every row's problem, say it once
             raise SpecError(
                 f"row {row.number}: --name: {exc.message}", location=row.where

@@ -33,7 +33,7 @@ import datetime as dt
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -61,7 +61,7 @@ from mobileconfig.spec.load import LoadedYAML, PathKey
 from mobileconfig.spec.model import ProfileSpec
 from mobileconfig.spec.template import has_templates
 
-__all__ = ["MAX_FILLED_VALUE", "Skeleton"]
+__all__ = ["MAX_FILLED_VALUE", "Skeleton", "print_simple", "simple_template"]
 
 #: Head keys whose templated value the skeleton carries as a marker: they reach the plist
 #: verbatim (the identifier also through every PayloadIdentifier and, by uuid5, every
@@ -108,6 +108,25 @@ def simple_template(source: str) -> list[_Part] | None:
             else:
                 return None
     return parts
+
+
+def print_simple(parts: Sequence[_Part], variables: Mapping[str, Any]) -> str | None:
+    """What Jinja2 prints for a :func:`simple_template` with ``variables``, without
+    rendering (a twentieth of the time); None when a variable is missing or not plain text,
+    a number or a truth value: the sandbox renders those, and says what is wrong."""
+    text = []
+    for part in parts:
+        if isinstance(part, str):
+            text.append(part)
+            continue
+        value = variables.get(part[0], _MISSING)
+        if type(value) not in _PLAIN or (type(value) is int and value.bit_length() > 64):
+            return None
+        text.append(str(value))
+    return "".join(text)
+
+
+_MISSING = object()
 
 
 def _slots(value: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, str]]:
@@ -468,18 +487,9 @@ class Skeleton:
     def _values(self, variables: Mapping[str, Any]) -> list[str] | None:
         values = []
         for _, parts in self.slots:
-            text = []
-            for part in parts:
-                if isinstance(part, str):
-                    text.append(part)
-                    continue
-                value = variables.get(part[0], self)
-                if type(value) not in _PLAIN or (type(value) is int and value.bit_length() > 64):
-                    return None  # missing or not plain: the full path says what is wrong
-                text.append(str(value))
-            joined = "".join(text)
-            if len(joined) > MAX_FILLED_VALUE or _UNSAFE.search(joined):
-                return None
+            joined = print_simple(parts, variables)
+            if joined is None or len(joined) > MAX_FILLED_VALUE or _UNSAFE.search(joined):
+                return None  # the full path says what is wrong
             values.append(joined)
         return values
 

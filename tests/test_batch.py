@@ -251,3 +251,76 @@ def test_library_batch_leaves_the_collector_as_it_found_it(folder: Path, fail_fa
                        jobs=1, fail_fast=fail_fast)
     assert result.failures
     assert gc.get_freeze_count() == 0
+
+
+NAME_VALUES: list[object] = [
+    "u1", "Ünïcødé ✓", " spaced ", "trailing\n", "{{ 7 * 7 }}", "", 0, -12, 2**64 - 1, 2**70,
+    1.5, 1e16, float("nan"), float("inf"), True, False, None, ["a"], {"k": "v"}, "x" * 5000,
+]
+
+
+@pytest.mark.parametrize("value", NAME_VALUES, ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize("template", ["{{ v }}.mobileconfig", "p-{{ v }}-{{ n }}\n", "{{ v }}"])
+def test_names_printed_without_rendering_match_the_sandbox(
+    tmp_path: Path, template: str, value: object
+) -> None:
+    """Output names of a template that only prints columns are joined, not rendered, in
+    the parent (speed): every kind of value must give what the sandbox gives, or go to it
+    (a missing column, a list, None, a long value), so that a batch names, refuses and
+    reports its rows as before."""
+    from jinja2 import UndefinedError
+
+    from mobileconfig.batch import Row, _plan
+    from mobileconfig.errors import Location, SpecError
+    from mobileconfig.spec.template import bounded_render, compile_template, template_problem
+
+    row = Row(1, Location("inv.json"), {"v": value, "n": 7})
+    try:
+        expected: str | None = bounded_render(compile_template(template), row.values).strip()
+        problem = None
+    except UndefinedError:
+        raise AssertionError("every column is given") from None
+    except Exception as exc:  # a bound: the row fails with the sandbox's reason
+        expected, problem = None, template_problem(exc)
+    if expected == "":
+        with pytest.raises(SpecError, match="the output name is empty"):
+            _plan([row], tmp_path, template)
+        return
+    planned, failures = _plan([row], tmp_path, template)
+    if problem is not None:
+        assert [f.reason for f in failures] == [f"row 1: --name: {problem}"]
+    elif "\x00" not in (expected or ""):
+        assert failures == [] and [t.name for _, t in planned] == [expected]
+
+
+def test_a_missing_name_column_is_refused_for_the_whole_batch(tmp_path: Path) -> None:
+    from mobileconfig.batch import Row, _plan
+    from mobileconfig.errors import Location, SpecError
+
+    with pytest.raises(SpecError, match="'nobody' is undefined"):
+        _plan([Row(1, Location("inv.csv", 2), {"user": "u"})], tmp_path, "{{ nobody }}.x")
+
+
+def test_plain_names_skip_the_sandbox_and_others_use_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mobileconfig.spec.template as template
+    from mobileconfig.batch import Row, _plan
+    from mobileconfig.errors import Location
+
+    rendered: list[object] = []
+    real = template.bounded_render
+
+    def counting(compiled: object, values: dict[str, object]) -> str:
+        rendered.append(values["v"])
+        return real(compiled, values)
+
+    monkeypatch.setattr(template, "bounded_render", counting)
+    rows = [Row(i, Location("inv.json"), {"v": v}) for i, v in enumerate(["a", 3, None, ["l"]])]
+    planned, failures = _plan(rows, tmp_path, "{{ v }}.mobileconfig")
+    assert [t.name for _, t in planned] == [
+        "a.mobileconfig", "3.mobileconfig", "None.mobileconfig", "['l'].mobileconfig"
+    ]
+    assert failures == [] and rendered == [None, ["l"]]
+    planned, _ = _plan(rows[:1], tmp_path, "{{ v | upper }}.mobileconfig")
+    assert [t.name for _, t in planned] == ["A.mobileconfig"] and rendered[-1] == "a"
