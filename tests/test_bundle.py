@@ -6,6 +6,10 @@ import plistlib
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from mobileconfig.builder import Builder
 from mobileconfig.payloads.base import derive_uuid
 from mobileconfig.spec.compile import compile_spec, load_spec
@@ -149,3 +153,21 @@ def test_builder_output_is_a_plist_with_every_certificate(
         pki_ec.root.der,
         pki_ec.intermediate.der,
     }
+
+
+@given(st.text(max_size=80), st.one_of(st.none(), st.text(max_size=80)))
+def test_derived_uuids_are_rfc4122_uuid5(profile_id: str, payload_id: str | None) -> None:
+    """derive_uuid skips the UUID object for speed: it must still be uuid5, uppercased."""
+    import uuid
+
+    from mobileconfig.payloads.base import NAMESPACE
+
+    key = profile_id if payload_id is None else f"{profile_id}\n{payload_id}"
+    try:
+        want = str(uuid.uuid5(NAMESPACE, key)).upper()
+    except UnicodeEncodeError:  # a lone surrogate: neither can encode it
+        with pytest.raises(UnicodeEncodeError):
+            derive_uuid.__wrapped__(profile_id, payload_id)
+        return
+    assert derive_uuid.__wrapped__(profile_id, payload_id) == want
+    assert uuid.UUID(want).version == 5
