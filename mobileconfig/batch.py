@@ -44,7 +44,7 @@ __all__ = [
 MAX_INVENTORY_BYTES = 256 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     number: int  # 1-based data row
     where: Location  # the inventory file and line (CSV) or index (JSON)
@@ -183,15 +183,18 @@ def plan_outputs(rows: Sequence[Row], out_dir: Path, template: str) -> list[Path
     planned, failures = _plan(rows, out_dir, template)
     if failures:
         raise SpecError(failures[0].reason, location=rows[failures[0].row - 1].where)
-    return [target for _row, target in planned]
+    return [Path(target) for _row, target in planned]
 
 
 def _plan(
     rows: Sequence[Row], out_dir: Path, template: str
-) -> tuple[list[tuple[Row, Path]], list[RowFailure]]:
-    """Each row with its output file, and a failure for each row whose --name does not
-    render (it goes past a template bound, divides by zero...): the other rows go on.
-    Duplicates and names that leave ``out_dir`` are refused for the whole batch."""
+) -> tuple[list[tuple[Row, str]], list[RowFailure]]:
+    """Each row with its output file's path, and a failure for each row whose --name does
+    not render (it goes past a template bound, divides by zero...): the other rows go on.
+    Duplicates and names that leave ``out_dir`` are refused for the whole batch.
+
+    Paths are strings, not Path objects: a batch holds one per row, and a Path costs
+    twice the memory (the batch's memory is meant to stay flat in its rows)."""
     from jinja2 import TemplateError, UndefinedError
 
     from mobileconfig.spec.template import bounded_render, compile_template, template_problem
@@ -202,8 +205,9 @@ def _plan(
         raise SpecError(f"--name: bad template: {exc.message}") from None
     parts = simple_template(template)
     root = out_dir.resolve()
-    seen: dict[Path, int] = {}
-    out: list[tuple[Row, Path]] = []
+    prefix = os.path.join(root, "")
+    seen: dict[str, int] = {}
+    out: list[tuple[Row, str]] = []
     failures: list[RowFailure] = []
     for row in rows:
         try:
@@ -229,13 +233,14 @@ def _plan(
             raise SpecError(f"row {row.number}: the output name is empty", location=row.where)
         if os.sep in name or (os.altsep and os.altsep in name):
             # A subfolder may be a link out of the folder: resolve it.
-            target = (root / name).resolve()
+            resolved = (root / name).resolve()
+            target = str(resolved) if root in resolved.parents else ""
         else:
             # A plain file name stays in the (resolved) folder; a link already there
             # under that name fails its row at the writer, which never writes through a
             # link. Resolving 5,000 names cost 0.3 s of the parent's serial time.
-            target = root / name
-        if root not in target.parents:
+            target = prefix + name
+        if not target:
             raise SpecError(
                 f"row {row.number}: output name {name!r} leaves the output folder",
                 location=row.where,
@@ -356,10 +361,11 @@ def run_batch(
             builder.prepare({**(variables or {}), **rows[0].values}, at=at, sign=sign)
     tasks: list[tuple[int, str, dict[str, Any], str]] = []
     for row, target in planned:
-        if resume and target.exists() and _complete(target):
+        if resume and os.path.exists(target) and _complete(Path(target)):
             result.skipped += 1
             continue
-        tasks.append((row.number, str(row.where), row.values, str(target)))
+        tasks.append((row.number, str(row.where), row.values, target))
+    del planned, rows  # the tasks hold what the workers need
     _STATE["builder"] = builder
     _STATE["options"] = {
         "variables": dict(variables or {}),
@@ -371,8 +377,8 @@ def run_batch(
     }
     n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
     bar = _progress(len(tasks)) if progress else None
-    outputs = [Path(task[3]) for task in tasks]
-    before = [_file_identity(path) for path in outputs]
+    # What each output that already exists is now, to tell on Ctrl-C what this run wrote.
+    before = {task[3]: seen for task in tasks if (seen := _file_identity(task[3])) is not None}
     results = _results(tasks, n_jobs)
     try:
         for number, where, error in results:
@@ -387,7 +393,8 @@ def run_batch(
     except KeyboardInterrupt:
         with _second_interrupt_ignored():  # a second Ctrl-C must not cut the count short
             results.close()  # ends the workers; each removes its temporary file first
-            written = [p for p, w in zip(outputs, before, strict=True) if _file_identity(p) != w]
+            outputs = [task[3] for task in tasks]
+            written = [Path(p) for p in outputs if _file_identity(p) != before.get(p)]
             _remove_temporary_files(outputs)
         result.built = len(written)
         result.failures.sort(key=lambda f: f.row)
@@ -402,21 +409,22 @@ def run_batch(
     return result
 
 
-def _file_identity(path: Path) -> tuple[int, int, int] | None:
+def _file_identity(path: str) -> tuple[int, int, int] | None:
     """What tells a file put in place by this run from the one that was there before."""
     try:
-        st = path.stat()
-    except OSError:
+        st = os.stat(path)
+    except (OSError, ValueError):
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _remove_temporary_files(planned: Sequence[Path]) -> None:
+def _remove_temporary_files(planned: Sequence[str]) -> None:
     """Remove any ``.NAME.*.tmp`` of a planned output: the writer removes its own even when
     stopped, so this only matters if a worker died without running its clean-up."""
-    names: dict[Path, set[str]] = {}
+    names: dict[str, set[str]] = {}
     for path in planned:
-        names.setdefault(path.parent, set()).add(path.name)
+        parent, name = os.path.split(path)
+        names.setdefault(parent, set()).add(name)
     for parent, wanted in names.items():
         with contextlib.suppress(OSError), os.scandir(parent) as entries:
             for entry in entries:
