@@ -20,6 +20,7 @@ import contextlib
 import os
 import re
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Iterator
@@ -143,7 +144,7 @@ def _deliver(arrived: list[int]) -> None:
         raise KeyboardInterrupt
 
 
-def _create_temporary(folder: Path, name: str) -> tuple[int, str]:
+def _create_temporary(folder: str, name: str) -> tuple[int, str]:
     """A new temporary file ``.NAME.XXXXXXXXXXXX.tmp`` in ``folder``, created 0600 by the
     open call itself (O_EXCL: never an existing file, never through a link)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -188,11 +189,18 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: b
     problem = path_problem(target)
     if problem:
         raise OutputError(f"output path {problem}", location=where)
+    text = str(target)
+    folder = str(target.parent) or "."
+    # One lstat on the way that works (a batch writes thousands of files); the checks that
+    # name what is wrong run only when something is.
     try:
-        _check_target(target, where)
-    except OSError as exc:  # a name too long, a link loop
-        raise OutputError(f"cannot write: {exc.strerror}", location=where) from None
-    folder = target.parent if str(target.parent) else Path(".")
+        kind = stat.S_IFMT(os.lstat(text).st_mode)
+    except FileNotFoundError:
+        kind = None
+    except OSError:  # a parent that is a file, a name too long, a link loop
+        kind = -1
+    if kind in (-1, stat.S_IFLNK, stat.S_IFDIR):
+        _explain(target, where)
     with _signals_held() as arrived:
 
         def check() -> None:
@@ -202,20 +210,24 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: b
         try:
             fd, tmp = _create_temporary(folder, target.name)
         except OSError as exc:
+            _explain(target, where)
             raise OutputError(
-                f"cannot write in {str(folder)!r}: {exc.strerror}", location=where
+                f"cannot write in {folder!r}: {exc.strerror}", location=where
             ) from None
         try:
-            with os.fdopen(fd, "wb") as fh:
+            try:
                 if mode != 0o600:  # widened before any byte is written, never narrowed after
-                    os.fchmod(fh.fileno(), mode)
-                fh.write(data)
-                fh.flush()
+                    os.fchmod(fd, mode)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
                 check()
                 if durable:
-                    os.fsync(fh.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             check()
-            os.replace(tmp, target)
+            os.replace(tmp, text)
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -225,6 +237,14 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: b
                 raise OutputError(f"cannot write: {exc.strerror}", location=where) from None
             else:
                 raise
+
+
+def _explain(target: Path, where: Location) -> None:
+    """Raise the error that says what is wrong with writing ``target``, if it can tell."""
+    try:
+        _check_target(target, where)
+    except OSError as exc:  # a name too long, a link loop
+        raise OutputError(f"cannot write: {exc.strerror}", location=where) from None
 
 
 def write_output(path: str | None, data: bytes, *, private: bool = False) -> None:

@@ -250,38 +250,22 @@ def test_no_space_at_fsync_keeps_the_old_file(
     assert leftovers(out.parent) == []
 
 
-class HalfWriter:
-    """A file whose write puts half the bytes on disk, then fails with ENOSPC."""
-
-    def __init__(self, fh: Any) -> None:
-        self.fh = fh
-
-    def write(self, data: bytes) -> int:
-        self.fh.write(data[: len(data) // 2])
-        self.fh.flush()
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.fh, name)
-
-    def __enter__(self) -> HalfWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.fh.close()
-
-
 def test_no_space_half_way_through_the_write_leaves_no_partial_file(
     small_spec: Path, tmp_path: Path, run_cli: RunCLI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_fdopen = os.fdopen
+    """The disk fills after half the profile: the half-written temporary file goes."""
+    real_write = os.write
     partial: list[str] = []
 
-    def fdopen(fd: int, *args: Any, **kwargs: Any) -> HalfWriter:
-        partial.append(os.readlink(f"/proc/self/fd/{fd}") if Path("/proc/self").exists() else "")
-        return HalfWriter(real_fdopen(fd, *args, **kwargs))
+    def write(fd: int, data: Any) -> int:
+        name = os.readlink(f"/proc/self/fd/{fd}") if Path("/proc/self").exists() else ""
+        if not name.endswith(".tmp"):
+            return real_write(fd, data)
+        partial.append(name)
+        real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(output.os, "fdopen", fdopen)
+    monkeypatch.setattr(output.os, "write", write)
     target = tmp_path / "new.mobileconfig"
     result = run_cli("build", small_spec, "-o", target, "--at", AT)
     assert result.code == 2 and "No space left on device" in result.err, result
