@@ -71,7 +71,10 @@ _XML_HEADER = (
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-@functools.lru_cache(maxsize=8192)
+# Caches sized for what repeats from one profile to the next (keys, constant values, the
+# company's certificates), not for what a batch's rows bring: a batch writes each row's
+# values once, and a larger cache only grew a worker's memory with its rows.
+@functools.lru_cache(maxsize=1024)
 def _text(value: str) -> bytes:
     if _CONTROL.search(value):
         raise ValueError("strings can't contain control characters; use bytes instead")
@@ -79,7 +82,7 @@ def _text(value: str) -> bytes:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode()
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def _data_block(data: bytes, level: int) -> bytes:
     """A <data> element's lines at ``level``, exactly as plistlib wraps them."""
     tabs = b"\t" * level

@@ -32,7 +32,9 @@ _NAMESPACE_BYTES = NAMESPACE.bytes
 _REGISTRY: dict[str, type[Payload]] = {}
 
 
-@functools.lru_cache(maxsize=65536)
+# The identifiers of the specs a process builds repeat; a batch's per-row ones go uncached
+# (see mobileconfig.skeleton), and a full-path row adds a handful.
+@functools.lru_cache(maxsize=4096)
 def derive_uuid(profile_identifier: str, payload_identifier: str | None = None) -> str:
     """The deterministic PayloadUUID: uuid5 of the profile identifier and payload identifier.
 
