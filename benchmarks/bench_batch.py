@@ -34,59 +34,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from openssl_baseline import sign_each  # noqa: E402 - benchmarks/ is on sys.path when run
+from bench_pki import issue  # noqa: E402 - benchmarks/ is on sys.path when run
+from openssl_baseline import sign_each  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache" / "batch"
 PASSWORD = "bench-password"
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Bench Corp"),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
-    )
-
-
-def _cert(
-    cn: str,
-    key: rsa.RSAPrivateKey,
-    issuer: x509.Certificate | None,
-    issuer_key: rsa.RSAPrivateKey,
-    *,
-    ca: bool,
-    email: str | None = None,
-) -> x509.Certificate:
-    b = (
-        x509.CertificateBuilder()
-        .subject_name(_name(cn))
-        .issuer_name(issuer.subject if issuer else _name(cn))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(START)
-        .not_valid_after(START + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-            critical=False,
-        )
-    )
-    if not ca:
-        b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False)
-        if email:
-            b = b.add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), False)
-    return b.sign(issuer_key, hashes.SHA256())
 
 
 def _material(rows: int) -> Path:
@@ -99,11 +58,13 @@ def _material(rows: int) -> Path:
     (folder / "users").mkdir(parents=True)
     t0 = time.perf_counter()
     root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    root = _cert("Bench Root CA", root_key, None, root_key, ca=True)
+    root = issue("Bench Root CA", root_key, None, ca=True, start=START, days=3650)
     inter_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    inter = _cert("Bench Issuing CA", inter_key, root, root_key, ca=True)
+    inter = issue("Bench Issuing CA", inter_key, (root, root_key), ca=True, start=START, days=3650)
     signer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    signer = _cert("profiles.bench.example", signer_key, inter, inter_key, ca=False)
+    signer = issue(
+        "profiles.bench.example", signer_key, (inter, inter_key), ca=False, start=START, days=3650
+    )
     for name, cert in (("root.pem", root), ("inter.pem", inter)):
         (folder / name).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     enc = serialization.BestAvailableEncryption(PASSWORD.encode())
@@ -118,7 +79,15 @@ def _material(rows: int) -> Path:
         for i in range(rows):
             user = f"user{i:05d}"
             key = pool[i % len(pool)]
-            cert = _cert(user, key, inter, inter_key, ca=False, email=f"{user}@bench.example")
+            cert = issue(
+                user,
+                key,
+                (inter, inter_key),
+                ca=False,
+                start=START,
+                days=3650,
+                email=f"{user}@bench.example",
+            )
             (folder / "users" / f"{user}.p12").write_bytes(
                 pkcs12.serialize_key_and_certificates(user.encode(), key, cert, None, enc)
             )

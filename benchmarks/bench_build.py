@@ -41,15 +41,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from openssl_baseline import sign_each  # noqa: E402 - benchmarks/ is on sys.path when run
+from bench_pki import issue  # noqa: E402 - benchmarks/ is on sys.path when run
+from openssl_baseline import sign_each  # noqa: E402
 
 PASSWORD = "bench-password"
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -103,60 +102,14 @@ function one(i) {
 """
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Bench Corp"),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
-    )
-
-
-def _cert(
-    cn: str,
-    key: rsa.RSAPrivateKey,
-    issuer: x509.Certificate | None,
-    issuer_key: rsa.RSAPrivateKey,
-    *,
-    ca: bool,
-) -> x509.Certificate:
-    return (
-        x509.CertificateBuilder()
-        .subject_name(_name(cn))
-        .issuer_name(issuer.subject if issuer else _name(cn))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(START)
-        .not_valid_after(START + dt.timedelta(days=700))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=not ca,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=ca,
-                crl_sign=ca,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False
-        )
-        .sign(issuer_key, hashes.SHA256())
-    )
-
-
 def make_material(folder: Path, rows: int) -> None:
     """The PKI, the signer (PKCS#12 with its chain), the spec and an inventory of ``rows``."""
     keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3)]
-    root = _cert("Bench Root CA", keys[0], None, keys[0], ca=True)
-    inter = _cert("Bench Issuing CA", keys[1], root, keys[0], ca=True)
-    signer = _cert("profiles.bench.example", keys[2], inter, keys[1], ca=False)
+    root = issue("Bench Root CA", keys[0], None, ca=True, start=START, days=700)
+    inter = issue("Bench Issuing CA", keys[1], (root, keys[0]), ca=True, start=START, days=700)
+    signer = issue(
+        "profiles.bench.example", keys[2], (inter, keys[1]), ca=False, start=START, days=700
+    )
     pem = serialization.Encoding.PEM
     (folder / "root.pem").write_bytes(root.public_bytes(pem))
     (folder / "inter.pem").write_bytes(inter.public_bytes(pem))

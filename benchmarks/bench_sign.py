@@ -24,10 +24,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_pki import issue
 from openssl_baseline import sign_each
 
 from mobileconfig import cms
@@ -36,51 +36,14 @@ from mobileconfig.pki.certs import Certificate
 NOW = dt.datetime.now(dt.UTC)
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Bench Corp"),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
-    )
-
-
-def _cert(
-    cn: str, key: rsa.RSAPrivateKey, issuer: tuple[x509.Name, rsa.RSAPrivateKey] | None, ca: bool
-) -> x509.Certificate:
-    issuer_name, issuer_key = issuer or (_name(cn), key)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(cn))
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(days=1))
-        .not_valid_after(NOW + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=not ca,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=ca,
-                crl_sign=ca,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-    )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
 def make_pki() -> tuple[x509.Certificate, x509.Certificate, x509.Certificate, rsa.RSAPrivateKey]:
     keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3)]
-    root = _cert("Bench Root CA", keys[0], None, ca=True)
-    inter = _cert("Bench Issuing CA", keys[1], (root.subject, keys[0]), ca=True)
-    leaf = _cert("Bench Profile Signer", keys[2], (inter.subject, keys[1]), ca=False)
+    start, days = NOW - dt.timedelta(days=1), 366
+    root = issue("Bench Root CA", keys[0], None, ca=True, start=start, days=days)
+    inter = issue("Bench Issuing CA", keys[1], (root, keys[0]), ca=True, start=start, days=days)
+    leaf = issue(
+        "Bench Profile Signer", keys[2], (inter, keys[1]), ca=False, start=start, days=days
+    )
     return root, inter, leaf, keys[2]
 
 
