@@ -23,7 +23,7 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -35,6 +35,7 @@ __all__ = [
     "SECRET_PAYLOAD_TYPES",
     "holds_secret",
     "plist_holds_secret",
+    "signals_held",
     "write_atomic",
     "write_output",
 ]
@@ -103,19 +104,29 @@ _HELD_SIGNALS: tuple[tuple[signal.Signals, Any], ...] = (
 
 
 class _Interrupted(BaseException):
-    """A held signal arrived: abandon the write (internal, never escapes this module)."""
+    """A held signal arrived: abandon the work (raised by the ``check`` that
+    :func:`signals_held` yields, and absorbed by it: never escapes this module)."""
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[list[int]]:
-    """Hold SIGINT and SIGTERM for the block; yields the list of those that arrived, and
-    acts on them when the block ends (whatever way it ends), handlers restored first.
+def signals_held() -> Iterator[Callable[[], None]]:
+    """Hold SIGINT and SIGTERM for the block, and act on those that arrived when it ends
+    (whatever way it ends), handlers restored first: SIGTERM ends the process by that
+    signal, SIGINT raises KeyboardInterrupt.
 
+    Yields ``check``: call it between steps (after each file of a folder, before a rename);
+    once a signal has arrived it raises, so that the block's own clean-up runs (remove the
+    temporary file or folder, put back what it moved) before the signal takes effect.
     Python signal handlers only run in the main thread, and only that thread may install
     them: elsewhere (an MDM server's worker threads) nothing is changed."""
     arrived: list[int] = []
+
+    def check() -> None:
+        if arrived:
+            raise _Interrupted
+
     if threading.current_thread() is not threading.main_thread():
-        yield arrived
+        yield check
         return
 
     def hold(signum: int, frame: FrameType | None) -> None:
@@ -127,7 +138,9 @@ def _signals_held() -> Iterator[list[int]]:
             signal.signal(sig, hold)
             restore.append((sig, default))
     try:
-        yield arrived
+        yield check
+    except _Interrupted:
+        pass  # acted on below, once the handlers are back
     finally:
         for sig, handler in restore:
             signal.signal(sig, handler)
@@ -201,12 +214,7 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: b
         kind = -1
     if kind in (-1, stat.S_IFLNK, stat.S_IFDIR):
         _explain(target, where)
-    with _signals_held() as arrived:
-
-        def check() -> None:
-            if arrived:
-                raise _Interrupted
-
+    with signals_held() as check:
         try:
             fd, tmp = _create_temporary(folder, target.name)
         except OSError as exc:
@@ -231,12 +239,9 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: b
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            if isinstance(exc, _Interrupted):
-                pass  # acted on by _signals_held, once the handlers are back
-            elif isinstance(exc, OSError):
+            if isinstance(exc, OSError):
                 raise OutputError(f"cannot write: {exc.strerror}", location=where) from None
-            else:
-                raise
+            raise  # an interrupt goes on to signals_held, which acts on it
 
 
 def _explain(target: Path, where: Location) -> None:

@@ -127,6 +127,30 @@ def test_sigint_during_the_write_keeps_the_old_file(small_spec: Path, out: Path)
     assert leftovers(out.parent) == []
 
 
+def _ddm_state(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(("sig", "code"), [("SIGTERM", -signal.SIGTERM), ("SIGINT", 130)])
+def test_a_signal_during_a_declarative_folder_write_keeps_the_old_folder(
+    small_spec: Path, tmp_path: Path, run_cli: RunCLI, sig: str, code: int
+) -> None:
+    """build --ddm writes a whole folder under a temporary name: a signal while it does
+    (here in the first file's fsync) removes that folder and leaves the earlier output
+    exactly as it was; SIGTERM's default would have left ``.out.*.tmp`` behind."""
+    target = tmp_path / "out"
+    base = ("--ddm-base-url", "https://mdm.example.com/ddm", "--at", AT)
+    first = run_cli("build", small_spec, "--ddm", target, *base)
+    assert first.code == 0, first
+    before = _ddm_state(target)
+    assert "declaration-items.json" in before
+    proc = run_with_signal_in_fsync(sig, "build", small_spec, "--ddm", target, *base)
+    assert proc.returncode == code, proc
+    assert "Traceback" not in proc.stderr
+    assert _ddm_state(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
 def test_an_application_sigterm_handler_is_left_in_charge(small_spec: Path, out: Path) -> None:
     # An application (an MDM server) that handles SIGTERM itself keeps its handler: the
     # write goes on and completes, and the application decides what the signal means.

@@ -8,7 +8,8 @@ Layout::
 
 :func:`write_folder` builds the whole folder under a temporary name beside ``DIR`` and
 renames it into place, so ``DIR`` is either the old folder or the complete new one; a
-failure or an interrupt removes the temporary folder. Secret-bearing files are created
+failure, Ctrl-C or SIGTERM removes the temporary folder (the signals are held while it
+exists: see :func:`mobileconfig.output.signals_held`). Secret-bearing files are created
 0600 from their first byte. An existing ``DIR`` is replaced only when it is a DDM folder
 (it holds ``declaration-items.json``) or empty, so a mistyped path never wipes a folder.
 
@@ -26,6 +27,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +36,7 @@ from mobileconfig.ddm.model import CATEGORIES, DeclarativeOutput
 from mobileconfig.ddm.schema import check_declaration, check_references, references
 from mobileconfig.errors import Location, OutputError
 from mobileconfig.findings import Finding, Report, make_finding, printable, summary_text
+from mobileconfig.output import signals_held
 
 __all__ = [
     "ITEMS_FILE",
@@ -90,6 +93,19 @@ def write_folder(output: DeclarativeOutput, directory: str | os.PathLike[str]) -
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise OutputError(f"folder {str(parent)!r} does not exist", location=where)
+    # Ctrl-C and SIGTERM wait until the temporary folder is gone or in place, and never
+    # fall between moving the old folder aside and putting the new one in its place.
+    with signals_held() as check:
+        return _write_held(output, target, parent, where, check)
+
+
+def _write_held(
+    output: DeclarativeOutput,
+    target: Path,
+    parent: Path,
+    where: Location,
+    check: Callable[[], None],
+) -> list[str]:
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
     except OSError as exc:
@@ -102,10 +118,12 @@ def write_folder(output: DeclarativeOutput, directory: str | os.PathLike[str]) -
         for sub in ("declarations", "assets"):
             (tmp / sub).mkdir(mode=0o755)
         for rel, data, secret in output.files():
+            check()
             _write_file(tmp / rel, data, secret)
             written.append(rel)
         # mkdtemp makes it 0700; a web server must list it. The files decide who may read.
         os.chmod(tmp, 0o755)  # noqa: S103
+        check()  # the last moment to stop: from here the swap completes
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
             os.rename(target, old / "previous")
