@@ -235,7 +235,7 @@ class Builder:
         with self._lock:
             if key in self._signers:
                 return self._signers[key]
-        from mobileconfig.signing import signer_from_spec
+        from mobileconfig.signers import signer_from_spec
 
         loaded = signer_from_spec(src)
         with self._lock:
@@ -248,7 +248,7 @@ class Builder:
         """The signer with its chain completed from the spec's certificates (once per
         bundle), and every finding about signing this profile with it at ``at``. Reads
         only the spec, so a full build and a filled one agree."""
-        from mobileconfig.signing import prepare_signer
+        from mobileconfig.signers import prepare_signer
 
         bundle: list[Certificate] = []
         with contextlib.suppress(MobileconfigError):  # compiling reports a bad file

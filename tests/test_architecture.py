@@ -56,7 +56,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 9: what the library does with a spec or a profile.
     (
         "mobileconfig.reader",
-        "mobileconfig.signing",
+        "mobileconfig.signers",
         "mobileconfig.builder",
         "mobileconfig.skeleton",
         "mobileconfig.inspection",

@@ -300,7 +300,7 @@ def signer_from_args(args: argparse.Namespace) -> Signer | None:
     """The signer the options of :func:`add_signer_options` name, or None without one."""
     if not getattr(args, "sign_with", None):
         return None
-    from mobileconfig.signing import load_signer
+    from mobileconfig.signers import load_signer
 
     return load_signer(
         args.sign_with,
@@ -338,7 +338,7 @@ def decrypt_identity_from_args(args: argparse.Namespace) -> Signer | None:
     """The identity named by :func:`add_decrypt_options`, or None when none was given."""
     if not args.decrypt_with:
         return None
-    from mobileconfig.signing import load_signer
+    from mobileconfig.signers import load_signer
 
     return load_signer(
         args.decrypt_with,

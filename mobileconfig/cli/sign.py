@@ -28,7 +28,7 @@ def run(args: argparse.Namespace, out: Out) -> int:
     from mobileconfig.cms import sign
     from mobileconfig.output import plist_holds_secret, write_output
     from mobileconfig.reader import profile_certificates, read_profile_file
-    from mobileconfig.signing import prepare_signer
+    from mobileconfig.signers import prepare_signer
 
     loaded = read_profile_file(args.profile)
     signer = signer_from_args(args)
