@@ -1,7 +1,5 @@
 """``python -m mobileconfig`` runs the command line."""
 
-import sys
+from mobileconfig.cli import run
 
-from mobileconfig.cli import main
-
-sys.exit(main())
+run()

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 import pkgutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +49,51 @@ def test_every_subcommand_takes_the_common_options(option: str) -> None:
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert mobileconfig.cli.main([]) == 2
     assert "usage: mobileconfig" in capsys.readouterr().err
+
+
+# -- the program's own exit (mobileconfig.cli.run) ----------------------------------------
+
+
+def test_the_program_ends_with_everything_it_printed(tmp_path: Path) -> None:
+    """``mobileconfig`` ends with os._exit, skipping the interpreter's teardown: what it
+    printed and wrote must all be there, and its exit status must be main()'s."""
+    import json as _json
+    import plistlib as _plistlib
+
+    from conftest import ROOT, run_module
+
+    proc = run_module("schema")
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout) > 65536  # more than a pipe holds: flushed, not lost
+    assert _json.loads(proc.stdout)["title"]
+    spec = ROOT / "examples" / "company" / "profile.yaml"
+    at = "2026-12-01"
+    built = subprocess.run(
+        [sys.executable, "-m", "mobileconfig", "build", str(spec), "-o", "-", "--at", at],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    assert _plistlib.loads(built.stdout)["PayloadContent"]
+    missing = run_module("inspect", tmp_path / "missing.mobileconfig")
+    assert missing.returncode == 2 and "not found" in missing.stderr
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    from conftest import ROOT
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mobileconfig", "schema"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()  # `mobileconfig schema | head -c 10`
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 1
+    assert b"Traceback" not in err and b"Exception ignored" not in err, err

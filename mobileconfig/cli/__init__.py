@@ -5,6 +5,6 @@ module of its own here; :mod:`mobileconfig.cli.common` holds what they share. No
 outside this package imports it: the library returns data, and the command line renders it.
 """
 
-from mobileconfig.cli.main import main
+from mobileconfig.cli.main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

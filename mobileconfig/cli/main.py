@@ -14,9 +14,11 @@ module to :data:`COMMANDS` below. A subcommand module imports only argparse and
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from mobileconfig.cli import (
     build,
@@ -133,3 +135,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         out.error("a path argument has a NUL byte in it")
         return 2
+
+
+def run() -> NoReturn:
+    """The ``mobileconfig`` program (and ``python -m mobileconfig``): :func:`main`, then
+    the end of the process without the interpreter's teardown.
+
+    Freeing every object at exit took ~60 ms of a 0.38 s build (and ~30 ms of a one-file
+    validate). By the time :func:`main` returns, everything the command writes is written
+    and closed (files through :mod:`mobileconfig.output`, the batch's workers joined), so
+    only the standard streams are left to flush. An exception :func:`main` lets through
+    (``--verbose``) ends the process the usual way, with its traceback."""
+    code = main()
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):  # the reader left early; stdout closed
+        code = code or 1
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(code)
