@@ -38,6 +38,13 @@ OLD = b"the previous profile, which must survive\n"
 RunCLI = Callable[..., CLIResult]
 
 
+def default_signals() -> None:
+    """In a child, before it runs Python: SIGINT back to its default. A shell starts
+    background jobs (``nohup .ci/run &``) with SIGINT ignored, Python then leaves it
+    ignored, and the Ctrl-C these tests send would do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def leftovers(folder: Path, name: str = "out.mobileconfig") -> list[Path]:
     return sorted(folder.glob(f".{name}.*.tmp"))
 
@@ -98,6 +105,7 @@ def run_with_signal_in_fsync(sig: str, *argv: str | Path) -> subprocess.Complete
         text=True,
         timeout=120,
         cwd=ROOT,
+        preexec_fn=default_signals,
     )
 
 
@@ -175,6 +183,7 @@ sys.exit(code)
         text=True,
         timeout=120,
         cwd=ROOT,
+        preexec_fn=default_signals,
     )
     assert proc.returncode == 0, proc
     assert assert_old_or_complete(out, 2) == "new"
@@ -209,6 +218,7 @@ def signal_when_the_temporary_file_appears(
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        preexec_fn=default_signals,
     )
     prefix = f".{out.name}."
     seen = False
@@ -413,6 +423,7 @@ def test_ctrl_c_in_a_batch_reports_what_was_written(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,  # a process group of its own, as a terminal's job is
+        preexec_fn=default_signals,
     )  # fmt: skip
 
     def new_files() -> list[Path]:
