@@ -289,7 +289,9 @@ def _build_row(task: tuple[int, str, dict[str, Any], str]) -> tuple[int, str, st
             os.makedirs(parent, exist_ok=True)
             _MADE.add(parent)
         mode = 0o600 if result.holds_secret else 0o644
-        write_atomic(target, result.data, mode=mode, durable=False)  # synced once at the end
+        # Synced once at the end; counted by the batch itself (a list of every path
+        # would grow with the rows).
+        write_atomic(target, result.data, mode=mode, durable=False, record=False)
     except ValidationFailed as exc:
         first = exc.report.blocking[0] if exc.report.blocking else None
         detail = f"{first.code}: {first.message}" if first else exc.message

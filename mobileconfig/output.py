@@ -17,6 +17,7 @@ and entering the clean-up block would do the same.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import re
 import signal
@@ -35,9 +36,11 @@ __all__ = [
     "SECRET_PAYLOAD_TYPES",
     "holds_secret",
     "plist_holds_secret",
+    "record_write",
     "signals_held",
     "write_atomic",
     "write_output",
+    "writes_recorded",
 ]
 
 #: Payload types that carry a private key whatever their other keys say.
@@ -191,12 +194,20 @@ def _check_target(target: Path, where: Location) -> None:
         raise OutputError(f"folder {str(folder)!r} does not exist", location=where)
 
 
-def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
+def write_atomic(
+    path: str | Path,
+    data: bytes,
+    *,
+    mode: int = 0o644,
+    durable: bool = True,
+    record: bool = True,
+) -> None:
     """Replace ``path`` with ``data`` atomically. Refuses folders and symlinks.
 
     ``durable=False`` skips the fsync (about 1 ms a file here): the rename is still atomic
     for every reader, but a power cut may lose the newest files. A batch uses it and syncs
-    once at the end; ``--resume`` re-checks every output it skips."""
+    once at the end; ``--resume`` re-checks every output it skips. ``record=False`` leaves
+    the file out of :func:`writes_recorded` (a batch counts its own)."""
     target = Path(path)
     where = Location(str(path))
     problem = path_problem(target)
@@ -236,6 +247,8 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, durable: b
                 os.close(fd)
             check()
             os.replace(tmp, text)
+            if record:
+                record_write(text)
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -250,6 +263,32 @@ def _explain(target: Path, where: Location) -> None:
         _check_target(target, where)
     except OSError as exc:  # a name too long, a link loop
         raise OutputError(f"cannot write: {exc.strerror}", location=where) from None
+
+
+#: The paths put in place in this context, while :func:`writes_recorded` collects them.
+_WRITES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "mobileconfig_writes", default=None
+)
+
+
+@contextlib.contextmanager
+def writes_recorded() -> Iterator[list[str]]:
+    """Collect, for the block, the path of every file and folder put in place (by
+    :func:`write_atomic` and the declarative folder writer): what the command line names
+    when Ctrl-C stops a command that had already written some of its output."""
+    written: list[str] = []
+    token = _WRITES.set(written)
+    try:
+        yield written
+    finally:
+        _WRITES.reset(token)
+
+
+def record_write(path: str) -> None:
+    """Note that ``path`` is now in place (see :func:`writes_recorded`); nothing outside it."""
+    written = _WRITES.get()
+    if written is not None:
+        written.append(path)
 
 
 def write_output(path: str | None, data: bytes, *, private: bool = False) -> None:

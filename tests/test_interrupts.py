@@ -159,6 +159,40 @@ def test_a_signal_during_a_declarative_folder_write_keeps_the_old_folder(
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
+#: Runs the CLI with os.replace wrapped to send SIGINT to its own process first: the
+#: Ctrl-C lands after the write's last check, while the new file goes into place.
+SIGINT_IN_REPLACE = """
+import os, signal, sys
+real_replace = os.replace
+def replace(src, dst, **kwargs):
+    os.kill(os.getpid(), signal.SIGINT)
+    return real_replace(src, dst, **kwargs)
+os.replace = replace
+from mobileconfig.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_during_the_rename_says_the_file_was_written(small_spec: Path, out: Path) -> None:
+    """Held until the rename is done, the Ctrl-C then stops the command: the new file is in
+    place, and the message says so instead of "nothing written"."""
+    proc = subprocess.run(
+        [sys.executable, "-c", SIGINT_IN_REPLACE, "build", str(small_spec), "-o", str(out),
+         "--at", AT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        preexec_fn=default_signals,
+    )  # fmt: skip
+    assert proc.returncode == 130, proc
+    assert proc.stderr.strip() == (
+        f"mobileconfig: error: interrupted after writing {out}; nothing else written"
+    ), proc
+    assert assert_old_or_complete(out, 2) == "new"
+    assert leftovers(out.parent) == []
+
+
 def test_an_application_sigterm_handler_is_left_in_charge(small_spec: Path, out: Path) -> None:
     # An application (an MDM server) that handles SIGTERM itself keeps its handler: the
     # write goes on and completes, and the application decides what the signal means.
@@ -457,3 +491,19 @@ def test_ctrl_c_in_a_batch_reports_what_was_written(
     data = json.loads(report.read_text())
     assert data["interrupted"] is True
     assert sorted(data["written"]) == sorted(map(str, written))
+
+
+def test_writes_are_recorded_only_where_asked(tmp_path: Path) -> None:
+    """The command line collects what it put in place (for the Ctrl-C message); a library
+    caller that does not ask keeps nothing, and a batch's per-row files are not listed
+    (a list per row would grow with the inventory)."""
+    output.write_atomic(tmp_path / "a.txt", b"a")
+    with output.writes_recorded() as written:
+        output.write_atomic(tmp_path / "b.txt", b"b")
+        output.write_atomic(tmp_path / "c.txt", b"c", record=False)
+        with output.writes_recorded() as inner:
+            output.write_atomic(tmp_path / "d.txt", b"d")
+        output.record_write("e")
+    output.write_atomic(tmp_path / "f.txt", b"f")
+    assert written == [str(tmp_path / "b.txt"), "e"]
+    assert inner == [str(tmp_path / "d.txt")]

@@ -99,11 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     import warnings
 
     from mobileconfig.errors import MobileconfigError
+    from mobileconfig.output import writes_recorded
 
+    written: list[str] = []
     try:
         # Python warnings (cryptography's about a 79-character CN...) are not for the
         # terminal: what matters about the input is said as a finding or an error.
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), writes_recorded() as written:
             warnings.simplefilter("ignore")
             code: int = args.run(args, out)
         return code
@@ -118,7 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.error(line)
         return exc.exit_code
     except KeyboardInterrupt:
-        out.error("interrupted; nothing written")
+        # A Ctrl-C during a write is held until the write is undone or complete (see
+        # mobileconfig.output): say which outputs were complete before it took effect.
+        if written:
+            out.error(f"interrupted after writing {', '.join(written)}; nothing else written")
+        else:
+            out.error("interrupted; nothing written")
         return 130
     except BrokenPipeError:
         return 1

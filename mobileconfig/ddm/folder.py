@@ -36,7 +36,7 @@ from mobileconfig.ddm.model import CATEGORIES, DeclarativeOutput
 from mobileconfig.ddm.schema import check_declaration, check_references, references
 from mobileconfig.errors import Location, OutputError
 from mobileconfig.findings import Finding, Report, make_finding, printable, summary_text
-from mobileconfig.output import signals_held
+from mobileconfig.output import record_write, signals_held
 
 __all__ = [
     "ITEMS_FILE",
@@ -128,6 +128,7 @@ def _write_held(
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
             os.rename(target, old / "previous")
         os.rename(tmp, target)
+        record_write(str(target))
     except BaseException as exc:
         if old is not None and not target.exists():
             with contextlib.suppress(OSError):
