@@ -353,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     profiles = args.source / "mdm" / "profiles"
     if not profiles.is_dir() or not (args.source / "LICENSE.txt").is_file():
+        if args.check and args.source == DEFAULT_SOURCE:
+            # A checkout without ../shared (a CI machine that has only the project):
+            # nothing to compare with; the committed data is what the tests use.
+            print(f"gen_apple_schema: skipped: no Apple schema at {args.source}")
+            return 0
         print(
             f"gen_apple_schema: Apple's schema not found: {profiles} (and LICENSE.txt "
             "beside it); give --source",

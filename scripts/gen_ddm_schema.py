@@ -248,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     args = parser.parse_args(argv)
     if not (args.source / "declarative").is_dir():
+        if args.check and args.source == DEFAULT_SOURCE:
+            # A checkout without ../shared: nothing to compare with; the committed module
+            # is what the tests use.
+            print(f"gen_ddm_schema: skipped: no Apple schema at {args.source}")
+            return 0
         print(f"gen_ddm_schema: {args.source} holds no declarative/ schema", file=sys.stderr)
         return 2
     text = generate(args.source)

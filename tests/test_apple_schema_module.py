@@ -205,3 +205,16 @@ def test_check_mode_fails_clearly_without_the_schema(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "Apple's schema not found" in done.stderr and "--source" in done.stderr
+
+
+def test_check_mode_skips_when_the_default_source_is_absent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """.ci/run checks the bundled data against ../shared; a checkout without it has nothing
+    to compare with and must not fail CI for that (a --source given and absent still does)."""
+    gen = _generator()
+    gen.DEFAULT_SOURCE = tmp_path / "absent"  # type: ignore[attr-defined]
+    assert gen.main(["--check", "--output", str(tmp_path / "out.json")]) == 0  # type: ignore[attr-defined]
+    assert "skipped: no Apple schema at" in capsys.readouterr().out
+    assert gen.main(["--output", str(tmp_path / "out.json")]) == 1  # type: ignore[attr-defined]
+    assert not (tmp_path / "out.json").exists()
